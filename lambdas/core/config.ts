@@ -1,0 +1,135 @@
+/**
+ * Configuration, read and validated once per cold start. A missing or malformed value throws ConfigError
+ * at init, never a silent default for something security-relevant (no `process.env.X || ""`).
+ *
+ * Environment variables (the CDK stack sets them; `npm start` sets them for local mode):
+ * - TOKEN_ISSUER, TOKEN_AUDIENCE                   required by everything that issues or verifies tokens
+ * - JWKS_JSON                                      the public key set verifiers trust (active key first)
+ * - ACCESS_TOKEN_TTL_SECONDS (900), REFRESH_TOKEN_TTL_SECONDS (2592000)
+ * - REFRESH_REUSE_GRACE_SECONDS (0 = off)          a retried refresh within this window is not "reuse"
+ * - CLOCK_LEEWAY_SECONDS (5)                       tolerated clock skew for iat/nbf/exp
+ * - REVOCATION_CACHE_TTL_SECONDS (30), REVOCATION_CACHE_MAX_ENTRIES (10000)
+ * - TABLE_NAME                                     the DynamoDB table
+ * - DYNAMODB_ENDPOINT                              local mode only (the embedded store)
+ * - LOGIN_MAX_FAILURES (5), LOGIN_LOCK_BASE_SECONDS (1), LOGIN_LOCK_MAX_SECONDS (900)
+ */
+import { ConfigError } from './errors.js';
+import type { Jwks, PublicJwk } from './ports.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export function requireString(env: Env, name: string): string {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') throw new ConfigError(`${name} is required`);
+  return v;
+}
+
+export function optionalString(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v;
+}
+
+export function intSetting(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export interface TokenConfig {
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  clockLeewaySeconds: number;
+}
+
+export function tokenConfig(env: Env): TokenConfig {
+  return {
+    issuer: requireString(env, 'TOKEN_ISSUER'),
+    audience: requireString(env, 'TOKEN_AUDIENCE'),
+    accessTokenTtlSeconds: intSetting(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 1, 86_400),
+    clockLeewaySeconds: intSetting(env, 'CLOCK_LEEWAY_SECONDS', 5, 0, 300),
+  };
+}
+
+export interface SessionConfig {
+  refreshTokenTtlSeconds: number;
+  reuseGraceSeconds: number;
+}
+
+export function sessionConfig(env: Env): SessionConfig {
+  return {
+    refreshTokenTtlSeconds: intSetting(env, 'REFRESH_TOKEN_TTL_SECONDS', 2_592_000, 60, 31_536_000),
+    reuseGraceSeconds: intSetting(env, 'REFRESH_REUSE_GRACE_SECONDS', 0, 0, 300),
+  };
+}
+
+export interface RevocationConfig {
+  cacheTtlSeconds: number;
+  cacheMaxEntries: number;
+}
+
+export function revocationConfig(env: Env): RevocationConfig {
+  return {
+    cacheTtlSeconds: intSetting(env, 'REVOCATION_CACHE_TTL_SECONDS', 30, 0, 3600),
+    cacheMaxEntries: intSetting(env, 'REVOCATION_CACHE_MAX_ENTRIES', 10_000, 1, 1_000_000),
+  };
+}
+
+export interface ThrottleConfig {
+  /** Failures allowed before the first lock. */
+  maxFailures: number;
+  /** First lock length; doubles with every further failure. */
+  lockBaseSeconds: number;
+  /** Cap on a single lock: there is never a permanent lockout. */
+  lockMaxSeconds: number;
+}
+
+export function throttleConfig(env: Env): ThrottleConfig {
+  return {
+    maxFailures: intSetting(env, 'LOGIN_MAX_FAILURES', 5, 1, 1000),
+    lockBaseSeconds: intSetting(env, 'LOGIN_LOCK_BASE_SECONDS', 1, 1, 3600),
+    lockMaxSeconds: intSetting(env, 'LOGIN_LOCK_MAX_SECONDS', 900, 1, 86_400),
+  };
+}
+
+export interface StoreConfig {
+  tableName: string;
+  endpoint?: string;
+  region: string;
+}
+
+export function storeConfig(env: Env): StoreConfig {
+  const endpoint = optionalString(env, 'DYNAMODB_ENDPOINT');
+  return {
+    tableName: requireString(env, 'TABLE_NAME'),
+    region: optionalString(env, 'AWS_REGION') ?? optionalString(env, 'AWS_DEFAULT_REGION') ?? (endpoint ? 'local' : requireString(env, 'AWS_REGION')),
+    ...(endpoint ? { endpoint } : {}),
+  };
+}
+
+/** Parses and validates JWKS_JSON: public P-256 keys only, each with a kid. */
+export function jwksSetting(env: Env, name = 'JWKS_JSON'): Jwks {
+  const raw = requireString(env, name);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (cause) {
+    throw new ConfigError(`${name} is not JSON`, { cause });
+  }
+  const keys = (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError(`${name} must have a non-empty "keys" array`);
+  return {
+    keys: keys.map((k: unknown, i): PublicJwk => {
+      const j = k as Record<string, unknown>;
+      const ok =
+        j !== null && typeof j === 'object' &&
+        j.kty === 'EC' && j.crv === 'P-256' && typeof j.x === 'string' && typeof j.y === 'string' &&
+        typeof j.kid === 'string' && j.kid !== '' && !('d' in j);
+      if (!ok) throw new ConfigError(`${name}.keys[${i}] must be a public EC P-256 key with a kid`);
+      return { kty: 'EC', crv: 'P-256', x: j.x as string, y: j.y as string, kid: j.kid as string, alg: 'ES256', use: 'sig' };
+    }),
+  };
+}

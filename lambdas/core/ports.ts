@@ -1,0 +1,142 @@
+/**
+ * The seams between the domain and the outside world. Domain code depends only on these interfaces;
+ * `lambdas/adapters/` implements them for DynamoDB and KMS (cloud) and for local files (npm start).
+ * Nothing here imports the AWS SDK.
+ */
+
+/** A public signing key as published in the JWKS (RFC 7517), P-256 only. */
+export interface PublicJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+  /** RFC 7638 thumbprint of the key. */
+  kid: string;
+  alg: 'ES256';
+  use: 'sig';
+}
+
+export interface Jwks {
+  keys: PublicJwk[];
+}
+
+/**
+ * Signs JWTs with the active key. Implementations: KMS (ECC_NIST_P256) and a local PKCS#8 key file.
+ * Several keys may be published at once (rotation); new tokens always use the active one.
+ */
+export interface Signer {
+  /**
+   * Returns a compact JWS over `claims`. The header is `{alg:"ES256", typ, kid}` where `kid` is the active
+   * key's thumbprint; the implementation fills in `alg` and `kid`.
+   */
+  sign(header: { typ: string }, claims: Record<string, unknown>): Promise<string>;
+  /** Public keys, active key first. Never contains private material. */
+  publicJwks(): Promise<Jwks>;
+}
+
+export type UserStatus = 'active' | 'disabled';
+
+export interface UserRecord {
+  username: string;
+  /** PHC string, e.g. `$scrypt$ln=17,r=8,p=1$<salt>$<hash>`. */
+  passwordHash: string;
+  permissions: string[];
+  status: UserStatus;
+  /** ms since epoch. */
+  createdAt: number;
+  /**
+   * Sessions created before this instant (ms) are dead: "log out everywhere" and "disable" move it to now.
+   * Access tokens carry their session id, so this reaches access tokens through their session.
+   */
+  sessionsValidAfter: number;
+}
+
+export interface UserStore {
+  get(username: string): Promise<UserRecord | undefined>;
+  /** Creates the user; AlreadyExistsError if the name is taken. */
+  create(user: UserRecord): Promise<void>;
+  /** NotFoundError if absent. */
+  setPermissions(username: string, permissions: string[]): Promise<void>;
+  /** NotFoundError if absent. Disabling also moves `sessionsValidAfter` to `at` (all sessions end). */
+  setStatus(username: string, status: UserStatus, at: number): Promise<void>;
+  /** Moves `sessionsValidAfter` to `at`: every existing session of the user is revoked. */
+  revokeAllSessions(username: string, at: number): Promise<void>;
+  /** Replaces the hash (used to upgrade parameters on a successful login). */
+  setPasswordHash(username: string, passwordHash: string): Promise<void>;
+  /** Admin use only (CLI); Lambdas never list. */
+  list(): Promise<UserRecord[]>;
+}
+
+/** Failed-login bookkeeping per username, known or not (so throttling reveals nothing). */
+export interface ThrottleRecord {
+  key: string;
+  failures: number;
+  /** ms; until then every attempt is answered 429 without checking the password. */
+  lockedUntil: number;
+  /** ms; the record is forgotten after this. */
+  expiresAt: number;
+}
+
+export interface ThrottleStore {
+  get(key: string): Promise<ThrottleRecord | undefined>;
+  /** Records one failure atomically and returns the updated record (`lockedUntil` set by the caller's policy). */
+  recordFailure(key: string, now: number, forgetAfterMs: number): Promise<ThrottleRecord>;
+  lock(key: string, until: number): Promise<void>;
+  clear(key: string): Promise<void>;
+}
+
+export interface SessionRecord {
+  sid: string;
+  username: string;
+  /** ms */
+  createdAt: number;
+  /** ms; absolute end of the session (REFRESH_TOKEN_TTL_SECONDS after login). */
+  expiresAt: number;
+  /** ms; set once the session is revoked (logout, reuse detected). */
+  revokedAt?: number;
+  /** Increments with every rotation; the refresh token of generation N is the only live one. */
+  generation: number;
+  /** SHA-256 (base64url) of the live refresh token. */
+  refreshHash: string;
+}
+
+export interface RefreshTokenRecord {
+  /** SHA-256 (base64url) of the token: the raw token is never stored. */
+  hash: string;
+  sid: string;
+  generation: number;
+  /** ms */
+  expiresAt: number;
+  /** ms; set when the token is exchanged. A second use means theft or a replay. */
+  usedAt?: number;
+}
+
+export interface SessionStore {
+  /** Writes the session and its first refresh token. Both writes are conditional on the keys being new. */
+  create(session: SessionRecord, refresh: RefreshTokenRecord): Promise<void>;
+  getSession(sid: string): Promise<SessionRecord | undefined>;
+  getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Marks the token used if and only if it was unused (a conditional write). Returns `false` when another
+   * caller got there first: exactly one of any number of concurrent exchanges wins.
+   */
+  claimRefreshToken(hash: string, at: number): Promise<boolean>;
+  /**
+   * Moves the session from generation `from` to `from + 1` with `next` as its live token, if and only if the
+   * session is still at `from` and not revoked. Returns `false` otherwise.
+   */
+  rotate(sid: string, from: number, next: RefreshTokenRecord): Promise<boolean>;
+  /** Sets `revokedAt` (idempotent: the first revocation time is kept). */
+  revoke(sid: string, at: number): Promise<void>;
+}
+
+/** What the authorizer needs to know to accept a token's session: one store round trip. */
+export interface SessionStatus {
+  session?: Pick<SessionRecord, 'username' | 'createdAt' | 'expiresAt' | 'revokedAt'>;
+  user?: Pick<UserRecord, 'status' | 'sessionsValidAfter'>;
+}
+
+export interface SessionStatusSource {
+  /** Fetches the session and its user in one round trip. Throws DependencyUnavailableError if the store is down. */
+  lookup(sid: string, username: string): Promise<SessionStatus>;
+}
