@@ -122,8 +122,9 @@ export interface SessionStore {
    */
   claimRefreshToken(hash: string, at: number): Promise<boolean>;
   /**
-   * Moves the session from generation `from` to `from + 1` with `next` as its live token, if and only if the
-   * session is still at `from` and not revoked. Returns `false` otherwise.
+   * Writes `next` and moves the session from generation `from` to `from + 1` with `next` as its live token,
+   * if and only if the session is still at `from`. Returns `false` otherwise. Not conditioned on revocation:
+   * the winner of a race linearizes before a concurrent revoke, and revocation is checked at every use.
    */
   rotate(sid: string, from: number, next: RefreshTokenRecord): Promise<boolean>;
   /** Sets `revokedAt` (idempotent: the first revocation time is kept). */

@@ -1,0 +1,71 @@
+/**
+ * The API Gateway TOKEN authorizer: verify → check the session → IAM policy for every permitted route.
+ *
+ * Outcomes, as API Gateway turns them into responses:
+ * - bad, expired, forged or revoked token → throw Error("Unauthorized") → 401 (the exact message matters);
+ * - valid token → a policy: Allow for every route the token's permissions grant (so the cached answer is
+ *   right for every route), or an explicit Deny (→ 403) when it grants none;
+ * - the session store cannot answer → any other error → 500, never cached, never let through (fail closed).
+ */
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import type { AccessTokenVerifier } from '../core/access-token.js';
+import type { Clock } from '../core/clock.js';
+import { InvalidTokenError } from '../core/errors.js';
+import { parseScope } from '../core/permissions.js';
+import type { PolicyBuilder } from '../core/policy.js';
+import type { RevocationCheck } from '../core/revocation.js';
+
+export interface AuthorizerDeps {
+  verifier: AccessTokenVerifier;
+  revocation: RevocationCheck;
+  policy: PolicyBuilder;
+  clock: Clock;
+  /** Counters (allow/deny/error); must be cheap, it runs on every request. */
+  count?: (metric: 'AuthorizerAllow' | 'AuthorizerDeny' | 'AuthorizerUnauthorized' | 'AuthorizerError') => void;
+  /** Called once per invocation after the answer is decided (e.g. periodic metric flush). */
+  after?: (nowMs: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+const unauthorized = (): Error => new Error('Unauthorized');
+
+/** `Bearer <jwt>` (scheme case-insensitive, RFC 7235) → the JWT. */
+export function tokenFromAuthorization(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length < 8) return undefined;
+  const space = value.indexOf(' ');
+  if (space !== 6 || value.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
+  const token = value.slice(7).trim();
+  return token === '' || token.includes(' ') ? undefined : token;
+}
+
+export function createAuthorizer(deps: AuthorizerDeps) {
+  const count = deps.count ?? (() => {});
+  return async (event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+    try {
+      const token = tokenFromAuthorization(event?.authorizationToken);
+      if (token === undefined) throw new InvalidTokenError('malformed');
+      const claims = deps.verifier.verify(token);
+      await deps.revocation.assertLive(claims.sid, claims.sub);
+      const permissions = parseScope(claims.scope);
+      const result = deps.policy.build(
+        event.methodArn,
+        claims.sub,
+        permissions,
+        { sub: claims.sub, scope: claims.scope, sid: claims.sid, jti: claims.jti },
+        claims.scope,
+      );
+      count(result.policyDocument.Statement[0]?.Effect === 'Allow' ? 'AuthorizerAllow' : 'AuthorizerDeny');
+      return result;
+    } catch (err) {
+      if (err instanceof InvalidTokenError) {
+        count('AuthorizerUnauthorized');
+        throw unauthorized();
+      }
+      count('AuthorizerError');
+      deps.onError?.(err);
+      throw new Error('authorizer failure', { cause: err });
+    } finally {
+      deps.after?.(deps.clock.now());
+    }
+  };
+}

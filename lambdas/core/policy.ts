@@ -1,0 +1,88 @@
+/**
+ * IAM policies for API Gateway from a caller's permissions.
+ *
+ * The policy allows EVERY route of the route table that the permissions grant, not just the route being
+ * called: API Gateway caches the authorizer's answer per token and re-evaluates it for other routes, so a
+ * policy for `event.methodArn` alone would give spurious 403s on the next route. Path parameters become `*`.
+ */
+import { grants } from './permissions.js';
+
+export interface PolicyRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly permission: string | null;
+}
+
+export interface PolicyStatement {
+  Action: 'execute-api:Invoke';
+  Effect: 'Allow' | 'Deny';
+  Resource: string[];
+}
+
+export interface AuthorizerPolicy {
+  principalId: string;
+  policyDocument: { Version: '2012-10-17'; Statement: PolicyStatement[] };
+  context: Record<string, string | number | boolean>;
+}
+
+/** `arn:aws:execute-api:region:account:apiId/stage/` from a method ARN, or undefined if it isn't one. */
+export function apiArnPrefix(methodArn: string): string | undefined {
+  if (!methodArn.startsWith('arn:')) return undefined;
+  const first = methodArn.indexOf('/');
+  if (first < 0) return undefined;
+  const second = methodArn.indexOf('/', first + 1);
+  if (second < 0) return undefined;
+  return methodArn.slice(0, second + 1);
+}
+
+/** `/orders/{id}` → `orders/*` (the resource part after `METHOD/`). */
+export const routeResource = (method: string, path: string): string =>
+  `${method}/${path.replace(/^\//, '').replace(/\{[^}/]+\}/g, '*')}`;
+
+export class PolicyBuilder {
+  private readonly protectedRoutes: { resource: string; permission: string }[];
+  /** scope string + ARN prefix → resources; permission sets repeat across callers, so this stays tiny. */
+  private readonly memo = new Map<string, string[]>();
+
+  constructor(routes: readonly PolicyRoute[], private readonly memoLimit = 1000) {
+    this.protectedRoutes = routes
+      .filter((r): r is PolicyRoute & { permission: string } => r.permission !== null)
+      .map((r) => ({ resource: routeResource(r.method, r.path), permission: r.permission }));
+  }
+
+  /** The ARNs the permissions allow, under the API/stage of `prefix`. */
+  allowedResources(prefix: string, permissions: readonly string[], scopeKey = permissions.join(' ')): string[] {
+    const key = `${prefix}\n${scopeKey}`;
+    const hit = this.memo.get(key);
+    if (hit) return hit;
+    const held = new Set(permissions);
+    const resources: string[] = [];
+    for (const r of this.protectedRoutes) {
+      if (grants(held, r.permission)) resources.push(prefix + r.resource);
+    }
+    if (this.memo.size >= this.memoLimit) this.memo.clear();
+    this.memo.set(key, resources);
+    return resources;
+  }
+
+  /**
+   * The authorizer's answer: Allow for every permitted route; if nothing is permitted, an explicit Deny on
+   * the whole stage (a valid token without permissions is a 403, not a 401).
+   */
+  build(
+    methodArn: string,
+    principalId: string,
+    permissions: readonly string[],
+    context: Record<string, string | number | boolean>,
+    scopeKey?: string,
+  ): AuthorizerPolicy {
+    const prefix = apiArnPrefix(methodArn);
+    if (prefix === undefined) throw new Error('methodArn is not an execute-api ARN');
+    const resources = this.allowedResources(prefix, permissions, scopeKey);
+    const statement: PolicyStatement =
+      resources.length > 0
+        ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resources }
+        : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${prefix}*`] };
+    return { principalId, policyDocument: { Version: '2012-10-17', Statement: [statement] }, context };
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Sessions: login, refresh-token rotation with reuse detection (RFC 9700 §4.14), logout.
+ *
+ * A session is a family of refresh tokens. Exactly one token per family is live at a time (the session's
+ * `generation`); each refresh spends it and makes the next. A spent or superseded token presented again means
+ * a copy exists somewhere: the whole family is revoked, which also kills every access token of the session
+ * (the authorizer checks the session). Every change is a conditional write, so of any number of concurrent
+ * refreshes of one token exactly one wins (no transactions needed, which the embedded store lacks).
+ */
+import type { AccessTokenIssuer } from './access-token.js';
+import type { Clock } from './clock.js';
+import type { SessionConfig } from './config.js';
+import { InvalidGrantError, InvalidRequestError } from './errors.js';
+import { checkPasswordBounds, type PasswordHasher } from './passwords.js';
+import type { RefreshTokenRecord, SessionRecord, SessionStore, UserRecord, UserStore } from './ports.js';
+import { hashRefreshToken, isRefreshTokenShape, newRefreshToken, newSessionId } from './refresh-token.js';
+import type { LoginThrottle } from './throttle.js';
+import { normalizeUsername } from './users.js';
+
+export interface TokenSet {
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  /** Seconds until the session (and so this refresh token) ends for good. */
+  refreshExpiresIn: number;
+  sid: string;
+  sub: string;
+}
+
+/** Things worth counting; the handlers turn them into metrics. Never carries a secret. */
+export interface AuthEvents {
+  loginSucceeded(): void;
+  loginFailed(reason: 'bad_credentials' | 'throttled' | 'disabled'): void;
+  refreshed(): void;
+  refreshRejected(reason: 'unknown' | 'expired' | 'revoked'): void;
+  reuseDetected(): void;
+  loggedOut(scope: 'session' | 'all'): void;
+}
+
+export const noEvents: AuthEvents = {
+  loginSucceeded() {},
+  loginFailed() {},
+  refreshed() {},
+  refreshRejected() {},
+  reuseDetected() {},
+  loggedOut() {},
+};
+
+export interface AuthServiceDeps {
+  users: UserStore;
+  sessions: SessionStore;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  tokens: AccessTokenIssuer;
+  clock: Clock;
+  config: SessionConfig;
+  events?: AuthEvents;
+}
+
+export class AuthService {
+  private readonly events: AuthEvents;
+
+  constructor(private readonly d: AuthServiceDeps) {
+    this.events = d.events ?? noEvents;
+  }
+
+  /** Username + password → a new session. InvalidGrantError for any bad credential, TooManyAttemptsError when throttled. */
+  async login(usernameInput: unknown, password: unknown): Promise<TokenSet> {
+    if (typeof usernameInput !== 'string' || usernameInput.length === 0 || usernameInput.length > 256) {
+      throw new InvalidRequestError('username must be a non-empty string');
+    }
+    checkPasswordBounds(password, 'verify');
+    const username = usernameInput.normalize('NFKC').toLowerCase();
+
+    try {
+      await this.d.throttle.assertAllowed(username);
+    } catch (err) {
+      this.events.loginFailed('throttled');
+      throw err;
+    }
+    const validName = normalizeUsername(username, false);
+    const user = validName === undefined ? undefined : await this.d.users.get(validName);
+    // Same work whether or not the user exists: verify() hashes against a decoy for unknown users.
+    const ok = await this.d.hasher.verify(password, user?.passwordHash);
+    if (!ok || !user) {
+      await this.d.throttle.recordFailure(username);
+      this.events.loginFailed('bad_credentials');
+      throw new InvalidGrantError('invalid username or password');
+    }
+    if (user.status !== 'active') {
+      // Checked after the password so that a disabled account is not revealed to someone without it.
+      this.events.loginFailed('disabled');
+      throw new InvalidGrantError('invalid username or password');
+    }
+    await this.d.throttle.recordSuccess(username);
+    if (this.d.hasher.needsRehash(user.passwordHash)) {
+      await this.d.users.setPasswordHash(user.username, await this.d.hasher.hash(password));
+    }
+
+    const now = this.d.clock.now();
+    const sid = newSessionId();
+    const refreshToken = newRefreshToken();
+    const hash = hashRefreshToken(refreshToken);
+    const expiresAt = now + this.d.config.refreshTokenTtlSeconds * 1000;
+    const session: SessionRecord = { sid, username: user.username, createdAt: now, expiresAt, generation: 0, refreshHash: hash };
+    const refresh: RefreshTokenRecord = { hash, sid, generation: 0, expiresAt };
+    await this.d.sessions.create(session, refresh);
+    this.events.loginSucceeded();
+    return this.tokenSet(user, session, refreshToken, now);
+  }
+
+  /** Rotates a refresh token. Any problem is InvalidGrantError; reuse also revokes the session. */
+  async refresh(refreshToken: unknown): Promise<TokenSet> {
+    if (refreshToken === undefined || refreshToken === null || refreshToken === '') {
+      throw new InvalidRequestError('refresh_token is required');
+    }
+    if (!isRefreshTokenShape(refreshToken)) {
+      this.events.refreshRejected('unknown');
+      throw new InvalidGrantError('refresh token is invalid');
+    }
+    const hash = hashRefreshToken(refreshToken);
+    const now = this.d.clock.now();
+
+    const record = await this.d.sessions.getRefreshToken(hash);
+    if (!record) {
+      this.events.refreshRejected('unknown');
+      throw new InvalidGrantError('refresh token is invalid');
+    }
+    if (record.expiresAt <= now) {
+      this.events.refreshRejected('expired');
+      throw new InvalidGrantError('refresh token has expired');
+    }
+    const { session, user } = await this.liveSession(record.sid, now);
+
+    let from = record.generation;
+    if (record.usedAt !== undefined || record.generation !== session.generation) {
+      from = await this.handleReuse(record, session, now);
+    } else if (!(await this.d.sessions.claimRefreshToken(hash, now))) {
+      // Someone spent this token between our read and our write: a concurrent exchange of the same token.
+      const again = await this.d.sessions.getRefreshToken(hash);
+      const current = await this.d.sessions.getSession(record.sid);
+      if (!again || !current) throw new InvalidGrantError('refresh token is invalid');
+      from = await this.handleReuse(again, current, now);
+    }
+
+    const next = newRefreshToken();
+    const nextRecord: RefreshTokenRecord = {
+      hash: hashRefreshToken(next),
+      sid: session.sid,
+      generation: from + 1,
+      expiresAt: session.expiresAt, // the session's absolute lifetime does not grow with rotation
+    };
+    if (!(await this.d.sessions.rotate(session.sid, from, nextRecord))) {
+      // The session moved on or was revoked while we worked: this exchange lost.
+      this.events.refreshRejected('revoked');
+      throw new InvalidGrantError('refresh token is invalid');
+    }
+    this.events.refreshed();
+    return this.tokenSet(user, { ...session, generation: from + 1 }, next, now);
+  }
+
+  /**
+   * A spent or superseded token came back. Within the optional grace window (a client retrying after a lost
+   * response) the exchange may proceed from the session's current generation; otherwise the family dies.
+   * Returns the generation to rotate from, or throws.
+   */
+  private async handleReuse(record: RefreshTokenRecord, session: SessionRecord, now: number): Promise<number> {
+    const graceMs = this.d.config.reuseGraceSeconds * 1000;
+    const inGrace =
+      graceMs > 0 &&
+      record.usedAt !== undefined &&
+      now - record.usedAt <= graceMs &&
+      session.generation === record.generation + 1;
+    if (inGrace) return session.generation;
+    await this.d.sessions.revoke(session.sid, now);
+    this.events.reuseDetected();
+    throw new InvalidGrantError('refresh token was already used; the session has been revoked');
+  }
+
+  /** The session and its user, if the session may still be used; InvalidGrantError otherwise. */
+  private async liveSession(sid: string, now: number): Promise<{ session: SessionRecord; user: UserRecord }> {
+    const session = await this.d.sessions.getSession(sid);
+    if (!session || session.revokedAt !== undefined || session.expiresAt <= now) {
+      this.events.refreshRejected('revoked');
+      throw new InvalidGrantError('the session has ended');
+    }
+    const user = await this.d.users.get(session.username);
+    if (!user || user.status !== 'active' || session.createdAt < user.sessionsValidAfter) {
+      await this.d.sessions.revoke(sid, now);
+      this.events.refreshRejected('revoked');
+      throw new InvalidGrantError('the session has ended');
+    }
+    return { session, user };
+  }
+
+  /**
+   * Ends the caller's session (`sid` from a verified access token, or found through a refresh token), or
+   * every session of the user with `all`. Idempotent: logging out twice is fine.
+   */
+  async logout(opts: { sub?: string; sid?: string; refreshToken?: unknown; all?: boolean }): Promise<void> {
+    const now = this.d.clock.now();
+    let sub = opts.sub;
+    const sids = new Set<string>();
+    if (opts.sid) sids.add(opts.sid);
+    if (opts.refreshToken !== undefined) {
+      if (!isRefreshTokenShape(opts.refreshToken)) throw new InvalidGrantError('refresh token is invalid');
+      const record = await this.d.sessions.getRefreshToken(hashRefreshToken(opts.refreshToken));
+      if (record) {
+        const session = await this.d.sessions.getSession(record.sid);
+        // A refresh token of somebody else's session cannot be used to end it from this access token.
+        if (session && (sub === undefined || session.username === sub)) {
+          sids.add(record.sid);
+          sub ??= session.username;
+        }
+      }
+    }
+    if (opts.all) {
+      if (sub === undefined) throw new InvalidGrantError('no session to log out of');
+      await this.d.users.revokeAllSessions(sub, now);
+      this.events.loggedOut('all');
+    }
+    for (const sid of sids) await this.d.sessions.revoke(sid, now);
+    if (!opts.all && sids.size > 0) this.events.loggedOut('session');
+  }
+
+  private async tokenSet(user: UserRecord, session: SessionRecord, refreshToken: string, now: number): Promise<TokenSet> {
+    const access = await this.d.tokens.issue({ sub: user.username, sid: session.sid, permissions: user.permissions });
+    return {
+      accessToken: access.token,
+      expiresIn: access.expiresIn,
+      refreshToken,
+      refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt - now) / 1000)),
+      sid: session.sid,
+      sub: user.username,
+    };
+  }
+}

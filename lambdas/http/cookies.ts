@@ -1,0 +1,30 @@
+/**
+ * HttpOnly refresh-token cookie (browser clients). Opted into per request with `X-Token-Delivery: cookie`.
+ * That custom header is also the CSRF guard for cookie-authenticated calls: a cross-site form cannot send
+ * it, and a cross-origin script cannot either unless our CORS configuration allows that origin.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { header } from './request.js';
+
+export const REFRESH_COOKIE = 'tg_refresh';
+export const DELIVERY_HEADER = 'X-Token-Delivery';
+
+export const wantsCookieDelivery = (event: Pick<APIGatewayProxyEvent, 'headers'>): boolean =>
+  (header(event, DELIVERY_HEADER) ?? '').trim().toLowerCase() === 'cookie';
+
+export function readCookie(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>, name: string): string | undefined {
+  const values = [header(event, 'cookie') ?? '', ...(event.multiValueHeaders?.Cookie ?? event.multiValueHeaders?.cookie ?? [])];
+  for (const value of values) {
+    for (const part of value.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    }
+  }
+  return undefined;
+}
+
+export const refreshCookie = (token: string, maxAgeSeconds: number): string =>
+  `${REFRESH_COOKIE}=${token}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=${maxAgeSeconds}`;
+
+export const clearRefreshCookie = (): string =>
+  `${REFRESH_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0`;

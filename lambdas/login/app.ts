@@ -1,0 +1,23 @@
+/** POST /auth/login — `{username, password}` → access token + refresh token (body, or HttpOnly cookie). */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { AuthService } from '../core/sessions.js';
+import { tokenResponse } from '../http/token-response.js';
+import { errorResponse } from '../http/responses.js';
+import { optionalStringField, readBody } from '../http/request.js';
+import type { Observability } from '../observability.js';
+import { logUnexpected } from '../observability.js';
+
+export function createLoginHandler(deps: { auth: AuthService; obs: Observability }) {
+  const onUnexpected = logUnexpected(deps.obs);
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      const body = readBody(event);
+      const tokens = await deps.auth.login(optionalStringField(body, 'username'), optionalStringField(body, 'password'));
+      return tokenResponse(event, tokens);
+    } catch (err) {
+      return errorResponse(err, onUnexpected);
+    } finally {
+      deps.obs.flush();
+    }
+  };
+}

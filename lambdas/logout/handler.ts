@@ -1,0 +1,11 @@
+/** Lambda entry: wiring only (see app.ts for the handler and ../wiring.ts for the composition). */
+import { createObservability } from '../observability.js';
+import { authServiceFromEnv, verifierFromEnv } from '../wiring.js';
+import { createLogoutHandler } from './app.js';
+
+const obs = createObservability('logout');
+export const handler = createLogoutHandler({
+  auth: await authServiceFromEnv(process.env, obs),
+  verifier: verifierFromEnv(process.env),
+  obs,
+});

@@ -1,0 +1,7 @@
+/** Lambda entry: wiring only (see app.ts for the handler and ../wiring.ts for the composition). */
+import { createObservability } from '../observability.js';
+import { authServiceFromEnv } from '../wiring.js';
+import { createRefreshHandler } from './app.js';
+
+const obs = createObservability('refresh');
+export const handler = createRefreshHandler({ auth: await authServiceFromEnv(process.env, obs), obs });
