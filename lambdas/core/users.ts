@@ -54,6 +54,10 @@ export class UserAdmin {
     await this.users.revokeAllSessions(name, this.clock.now());
   }
 
+  async logoutEverywhere(username: string): Promise<void> {
+    await this.users.revokeAllSessions(normalizeUsername(username, true), this.clock.now());
+  }
+
   list(): Promise<UserRecord[]> {
     return this.users.list();
   }

@@ -17,6 +17,7 @@ import { DynamoOrdersStore } from '../../lambdas/adapters/dynamo/orders-store.js
 import { DynamoSessionStatusSource } from '../../lambdas/adapters/dynamo/session-status.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ensureTable } from '../../lambdas/adapters/dynamo/table.js';
+import type { DynamoTarget } from '../../lambdas/adapters/dynamo/client.js';
 import { createAuthorizer } from '../../lambdas/authorizer/authorizer.js';
 import { createJwksHandler } from '../../lambdas/jwks/app.js';
 import { createLoginHandler } from '../../lambdas/login/app.js';
@@ -37,6 +38,18 @@ export const DEMO_USERS = [
   { username: 'bob', password: 'bob-password-1', permissions: ['orders:read'] },
   { username: 'admin', password: 'admin-password-1', permissions: ['orders:*'] },
 ] as const;
+
+/** Creates the demo users (idempotent). Only for a fresh local data dir. */
+export async function seedDemoUsers(table: DynamoTarget, env: Env, clock: Clock = systemClock): Promise<void> {
+  const admin = new UserAdmin(new DynamoUserStore(table), hasherFromEnv(env), clock);
+  await Promise.all(
+    DEMO_USERS.map((u) =>
+      admin.add(u.username, u.password, u.permissions).catch((err: unknown) => {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+      }),
+    ),
+  );
+}
 
 export interface LocalStackOptions {
   /** Environment as documented in API.md (PORT, LOCAL_DATA_DIR, SIGNING_KEY_FILE, TTLs, …). */
@@ -100,16 +113,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   try {
     const table = tableFromEnv(env);
     const created = (await ensureTable(table.client, table.tableName)) === 'created';
-    if (created && opts.seedDemoUsers !== false) {
-      const admin = new UserAdmin(new DynamoUserStore(table), hasherFromEnv(env), clock);
-      await Promise.all(
-        DEMO_USERS.map((u) =>
-          admin.add(u.username, u.password, u.permissions).catch((err: unknown) => {
-            if (!(err instanceof AlreadyExistsError)) throw err;
-          }),
-        ),
-      );
-    }
+    if (created && opts.seedDemoUsers !== false) await seedDemoUsers(table, env, clock);
 
     // Issuer depends on the bound port, so listen first with a late-bound handler set.
     type Proxy = (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;

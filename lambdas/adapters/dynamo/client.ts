@@ -39,12 +39,22 @@ export const key = (pk: string, sk: string): Item => ({ pk: S(pk), sk: S(sk) });
 export const isConditionFailed = (err: unknown): boolean =>
   (err as { name?: string })?.name === 'ConditionalCheckFailedException';
 
+/**
+ * ExpressionAttributeNames for every `#name` in the given expressions (`#status` → `status`): DynamoDB has
+ * hundreds of reserved words (status, permissions, owner, item…), so attribute names are always aliased.
+ */
+export function names(...exprs: (string | undefined)[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of exprs) for (const m of (e ?? '').matchAll(/#([A-Za-z_][A-Za-z0-9_]*)/g)) out[m[0]] = m[1]!;
+  return out;
+}
+
 /** Runs a store call; SDK failures become DependencyUnavailableError (with the cause chained). */
 export async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (isConditionFailed(err)) throw err;
-    throw new DependencyUnavailableError(`store unavailable: ${what}`, { cause: err });
+    throw new DependencyUnavailableError(`store unavailable: ${what} (${(err as Error)?.name ?? 'error'})`, { cause: err });
   }
 }

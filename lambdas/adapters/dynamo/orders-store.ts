@@ -1,6 +1,6 @@
 /** The demo service's data: ORDERS#<sub> / ORDER#<id>. Each caller sees their own orders. */
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, num, S, str } from './client.js';
+import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, num, S, str } from './client.js';
 import { ORDERS_PREFIX } from './keys.js';
 
 export interface Order {
@@ -31,7 +31,8 @@ export class DynamoOrdersStore {
       this.t.client.send(
         new QueryCommand({
           TableName: this.t.tableName,
-          KeyConditionExpression: 'pk = :pk',
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: names('#pk'),
           ExpressionAttributeValues: { ':pk': S(ORDERS_PREFIX + owner) },
           Limit: 100,
         }),
@@ -60,7 +61,8 @@ export class DynamoOrdersStore {
             quantity: N(order.quantity),
             createdAt: N(order.createdAt),
           },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: names('#pk'),
         }),
       ),
     );
@@ -71,7 +73,7 @@ export class DynamoOrdersStore {
     try {
       await guarded('delete order', () =>
         this.t.client.send(
-          new DeleteItemCommand({ TableName: this.t.tableName, Key: this.k(owner, id), ConditionExpression: 'attribute_exists(pk)' }),
+          new DeleteItemCommand({ TableName: this.t.tableName, Key: this.k(owner, id), ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: names('#pk') }),
         ),
       );
       return true;

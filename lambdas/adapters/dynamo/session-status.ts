@@ -2,8 +2,10 @@
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError } from '../../core/errors.js';
 import type { SessionStatus, SessionStatusSource } from '../../core/ports.js';
-import { type Item, guarded, key, num, str } from './client.js';
+import { type Item, guarded, key, names, num, str } from './client.js';
 import { sessionKey, userKey } from './keys.js';
+
+const PROJECTION = '#pk, #username, #createdAt, #expiresAtMs, #revokedAt, #status, #sessionsValidAfter';
 
 export class DynamoSessionStatusSource implements SessionStatusSource {
   constructor(private readonly t: { client: DynamoDBClient; tableName: string }) {}
@@ -22,8 +24,8 @@ export class DynamoSessionStatusSource implements SessionStatusSource {
               [this.t.tableName]: {
                 Keys: request,
                 ConsistentRead: true,
-                ProjectionExpression: 'pk, username, createdAt, expiresAtMs, revokedAt, #s, sessionsValidAfter',
-                ExpressionAttributeNames: { '#s': 'status' },
+                ProjectionExpression: PROJECTION,
+                ExpressionAttributeNames: names(PROJECTION),
               },
             },
           }),

@@ -5,7 +5,7 @@
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { AlreadyExistsError } from '../../core/errors.js';
 import type { RefreshTokenRecord, SessionRecord, SessionStore } from '../../core/ports.js';
-import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, num, S, str, ttlSeconds } from './client.js';
+import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, num, S, str, ttlSeconds } from './client.js';
 import { refreshKey, sessionKey } from './keys.js';
 
 export function sessionFromItem(item: Item): SessionRecord | undefined {
@@ -54,7 +54,12 @@ export class DynamoSessionStore implements SessionStore {
     try {
       await guarded(what, () =>
         this.t.client.send(
-          new PutItemCommand({ TableName: this.t.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+          new PutItemCommand({
+            TableName: this.t.tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: names('#pk'),
+          }),
         ),
       );
     } catch (err) {
@@ -110,8 +115,9 @@ export class DynamoSessionStore implements SessionStore {
           new UpdateItemCommand({
             TableName: this.t.tableName,
             Key: this.rKey(hash),
-            UpdateExpression: 'SET usedAt = :at',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
+            UpdateExpression: 'SET #usedAt = :at',
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#usedAt)',
+            ExpressionAttributeNames: names('#usedAt #pk'),
             ExpressionAttributeValues: { ':at': N(at) },
           }),
         ),
@@ -132,8 +138,9 @@ export class DynamoSessionStore implements SessionStore {
           new UpdateItemCommand({
             TableName: this.t.tableName,
             Key: this.sKey(sid),
-            UpdateExpression: 'SET generation = :next, refreshHash = :h',
-            ConditionExpression: 'attribute_exists(pk) AND generation = :from',
+            UpdateExpression: 'SET #generation = :next, #refreshHash = :h',
+            ConditionExpression: 'attribute_exists(#pk) AND #generation = :from',
+            ExpressionAttributeNames: names('#generation #refreshHash #pk'),
             ExpressionAttributeValues: { ':from': N(from), ':next': N(from + 1), ':h': S(next.hash) },
           }),
         ),
@@ -152,9 +159,10 @@ export class DynamoSessionStore implements SessionStore {
           new UpdateItemCommand({
             TableName: this.t.tableName,
             Key: this.sKey(sid),
-            UpdateExpression: 'SET revokedAt = :at',
+            UpdateExpression: 'SET #revokedAt = :at',
+            ExpressionAttributeNames: names('#revokedAt #pk'),
             // Keep the first revocation time; a missing session is already as revoked as it gets.
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#revokedAt)',
             ExpressionAttributeValues: { ':at': N(at) },
           }),
         ),

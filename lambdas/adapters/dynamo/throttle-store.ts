@@ -2,7 +2,7 @@
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError } from '../../core/errors.js';
 import type { ThrottleRecord, ThrottleStore } from '../../core/ports.js';
-import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, num, ttlSeconds } from './client.js';
+import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, num, ttlSeconds } from './client.js';
 import { throttleKeyOf } from './keys.js';
 
 const fromItem = (k: string, item: Item): ThrottleRecord => ({
@@ -40,9 +40,10 @@ export class DynamoThrottleStore implements ThrottleStore {
             // Counting continues only on a record that has not expired (real DynamoDB deletes expired items
             // lazily, the embedded store never): an expired record starts over at one failure, unlocked.
             UpdateExpression: fresh
-              ? 'SET failures = :one, lockedUntil = :zero, expiresAtMs = :e, expiresAt = :ttl'
-              : 'ADD failures :one SET expiresAtMs = :e, expiresAt = :ttl',
-            ConditionExpression: fresh ? 'attribute_exists(pk) AND expiresAtMs <= :now' : 'attribute_not_exists(pk) OR expiresAtMs > :now',
+              ? 'SET #failures = :one, #lockedUntil = :zero, #expiresAtMs = :e, #expiresAt = :ttl'
+              : 'ADD #failures :one SET #expiresAtMs = :e, #expiresAt = :ttl',
+            ConditionExpression: fresh ? 'attribute_exists(#pk) AND #expiresAtMs <= :now' : 'attribute_not_exists(#pk) OR #expiresAtMs > :now',
+            ExpressionAttributeNames: fresh ? names('#failures #lockedUntil #expiresAtMs #expiresAt #pk') : names('#failures #expiresAtMs #expiresAt #pk'),
             ExpressionAttributeValues: fresh ? { ...values, ':zero': N(0) } : values,
             ReturnValues: 'ALL_NEW',
           }),
@@ -65,7 +66,8 @@ export class DynamoThrottleStore implements ThrottleStore {
         new UpdateItemCommand({
           TableName: this.t.tableName,
           Key: this.k(name),
-          UpdateExpression: 'SET lockedUntil = :u',
+          UpdateExpression: 'SET #lockedUntil = :u',
+          ExpressionAttributeNames: names('#lockedUntil'),
           ExpressionAttributeValues: { ':u': N(until) },
         }),
       ),

@@ -2,7 +2,7 @@
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.js';
 import type { UserRecord, UserStatus, UserStore } from '../../core/ports.js';
-import { type DynamoTarget, type Item, guarded, isConditionFailed, key, L, list, N, num, S, str } from './client.js';
+import { type DynamoTarget, type Item, guarded, isConditionFailed, key, L, list, N, names, num, S, str } from './client.js';
 import { USER_PREFIX, userKey } from './keys.js';
 
 export function userFromItem(item: Item): UserRecord | undefined {
@@ -49,7 +49,8 @@ export class DynamoUserStore implements UserStore {
               createdAt: N(user.createdAt),
               sessionsValidAfter: N(user.sessionsValidAfter),
             },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: names('#pk'),
           }),
         ),
       );
@@ -68,8 +69,8 @@ export class DynamoUserStore implements UserStore {
             TableName: this.t.tableName,
             Key: this.k(username),
             UpdateExpression: expr,
-            ConditionExpression: 'attribute_exists(pk)',
-            ...(expr.includes('#v') ? { ExpressionAttributeNames: { '#v': 'status' } } : {}),
+            ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: names(expr, 'attribute_exists(#pk)'),
             ExpressionAttributeValues: values,
           }),
         ),
@@ -81,22 +82,22 @@ export class DynamoUserStore implements UserStore {
   }
 
   setPermissions(username: string, permissions: string[]): Promise<void> {
-    return this.update(username, 'set permissions', 'SET permissions = :p', { ':p': L(permissions) });
+    return this.update(username, 'set permissions', 'SET #permissions = :p', { ':p': L(permissions) });
   }
 
   setStatus(username: string, status: UserStatus, at: number): Promise<void> {
     // Disabling ends every session at once; enabling does not bring old sessions back.
     return status === 'disabled'
-      ? this.update(username, 'disable user', 'SET #v = :s, sessionsValidAfter = :t', { ':s': S(status), ':t': N(at) })
-      : this.update(username, 'enable user', 'SET #v = :s', { ':s': S(status) });
+      ? this.update(username, 'disable user', 'SET #status = :s, #sessionsValidAfter = :t', { ':s': S(status), ':t': N(at) })
+      : this.update(username, 'enable user', 'SET #status = :s', { ':s': S(status) });
   }
 
   revokeAllSessions(username: string, at: number): Promise<void> {
-    return this.update(username, 'revoke sessions', 'SET sessionsValidAfter = :t', { ':t': N(at) });
+    return this.update(username, 'revoke sessions', 'SET #sessionsValidAfter = :t', { ':t': N(at) });
   }
 
   setPasswordHash(username: string, passwordHash: string): Promise<void> {
-    return this.update(username, 'set password', 'SET passwordHash = :h', { ':h': S(passwordHash) });
+    return this.update(username, 'set password', 'SET #passwordHash = :h', { ':h': S(passwordHash) });
   }
 
   async list(): Promise<UserRecord[]> {
@@ -107,7 +108,8 @@ export class DynamoUserStore implements UserStore {
         this.t.client.send(
           new ScanCommand({
             TableName: this.t.tableName,
-            FilterExpression: 'begins_with(pk, :p)',
+            FilterExpression: 'begins_with(#pk, :p)',
+            ExpressionAttributeNames: names('#pk'),
             ExpressionAttributeValues: { ':p': S(USER_PREFIX) },
             ExclusiveStartKey: start,
           }),
