@@ -16,6 +16,7 @@ import {
   JwtInvalidSignatureAlgorithmError,
   JwtInvalidSignatureError,
   JwtNotBeforeError,
+  JwtWithoutValidKidError,
   KidNotFoundInJwksError,
 } from 'aws-jwt-verify/error';
 import type { Jwk } from 'aws-jwt-verify/jwk';
@@ -91,6 +92,7 @@ const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v
 function rejectionOf(err: unknown): TokenRejection {
   if (err instanceof InvalidTokenError) return err.reason;
   if (err instanceof KidNotFoundInJwksError) return 'unknown_kid';
+  if (err instanceof JwtWithoutValidKidError) return 'bad_header';
   if (err instanceof JwtInvalidSignatureAlgorithmError) return 'bad_header';
   if (err instanceof JwtInvalidSignatureError) return 'bad_signature';
   if (err instanceof JwtExpiredError) return 'expired';
