@@ -1,0 +1,346 @@
+/**
+ * A local REST API (v1) Gateway with a Lambda TOKEN authorizer and Lambda proxy integrations, for `npm start`
+ * and the integration tests. It serves the route table at `/` (no stage prefix in the URL) and answers the
+ * way the deployed stage does, including its gateway responses.
+ *
+ * Per request: route (unknown path or method → 403 Missing Authentication Token) → body within the payload
+ * quota (→ 413) → for a protected route, the token authorizer (401 / 403 / 500, cached per token) → build the
+ * proxy event → invoke the function (throws or malformed result → 502, over 29 s → 504) → map its result.
+ *
+ * The pieces live beside this file: router.ts, read-body.ts, token-authorizer.ts (with authorizer-cache.ts,
+ * authorizer-result.ts, policy-eval.ts), proxy-event.ts, proxy-result.ts, gateway-responses.ts,
+ * lambda-context.ts, access-log.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { systemClock, type Clock } from '../../lambdas/core/clock.js';
+import { ConfigError } from '../../lambdas/core/errors.js';
+import type { FunctionName, Route } from '../routes.js';
+import { AccessLog, accessLine } from './access-log.js';
+import { GatewayErrors, sendGatewayError } from './gateway-responses.js';
+import { createLambdaContext, invokeWithTimeout, INVOCATION_TIMEOUT } from './lambda-context.js';
+import { clientAddress, ProxyEventFactory } from './proxy-event.js';
+import { mapProxyResult } from './proxy-result.js';
+import { ABORTED, planBody, readBody, TOO_LARGE } from './read-body.js';
+import { BAD_PATH_ENCODING, Router, type RouteMatch } from './router.js';
+import { TokenAuthorizer, type AuthorizedCaller, type TokenAuthorizerHandler } from './token-authorizer.js';
+
+export type { TokenAuthorizerHandler } from './token-authorizer.js';
+
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface LocalGatewayOptions {
+  routes: readonly Route[];
+  handlers: Record<FunctionName, ProxyHandler>;
+  authorizer: TokenAuthorizerHandler;
+  /** Authorizer result cache TTL; 0 disables the cache. */
+  authorizerCacheTtlSeconds: number;
+  /** @default /^Bearer [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$/ (what the CDK stack configures) */
+  identityValidationRegex?: RegExp;
+  /** Drives the cache TTL and requestTimeEpoch. @default systemClock */
+  clock?: Clock;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** @default '123456789012' */
+  accountId?: string;
+  /** @default 'local' */
+  apiId?: string;
+  /** @default 'local' */
+  stage?: string;
+  /** Larger bodies get 413 {"message":"Request Too Long"}. @default 10 MiB, API Gateway's quota */
+  maxBodyBytes?: number;
+  /** One access-log line per request, delivered asynchronously; never contains headers, bodies or tokens. */
+  log?: (line: string) => void;
+  /**
+   * Told about function failures the client only sees as 500/502/504 (authorizer errors other than
+   * "Unauthorized", malformed authorizer output, integration errors), as CloudWatch would be. The error may
+   * carry request data; route it to a developer console, not to a shared log.
+   */
+  onFunctionError?: (error: unknown, functionName: string) => void;
+}
+
+export interface LocalGateway {
+  /** Starts listening (port 0 picks a free port). @default host '127.0.0.1' */
+  listen(port: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Stops listening, closes every connection (idle keep-alive ones included) and flushes the log. */
+  close(): Promise<void>;
+  /** Serves one request; mountable in another server. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  readonly stats: { authorizerInvocations: number; cacheHits: number };
+}
+
+export const DEFAULT_IDENTITY_VALIDATION = /^Bearer [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$/;
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway's maximum integration timeout. */
+export const INTEGRATION_TIMEOUT_MS = 29_000;
+/** Documented limit of an authorization-enabled method ARN; longer ones are answered 414. */
+export const MAX_METHOD_ARN_BYTES = 1600;
+
+export function createLocalGateway(opts: LocalGatewayOptions): LocalGateway {
+  return new LocalRestGateway(opts);
+}
+
+interface Target {
+  readonly path: string;
+  readonly query: string | undefined;
+}
+
+/** Splits the request target into path and query; undefined for a target that is not a path. */
+function splitTarget(url: string): Target | undefined {
+  let target = url;
+  if (target.charCodeAt(0) !== 47 /* '/' */) {
+    // absolute-form (a proxy-style request): keep only the path and query
+    if (!/^https?:\/\//i.test(target)) return undefined;
+    try {
+      const parsed = new URL(target);
+      target = parsed.pathname + parsed.search;
+    } catch {
+      return undefined;
+    }
+  }
+  const q = target.indexOf('?');
+  return q < 0 ? { path: target, query: undefined } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+class LocalRestGateway implements LocalGateway {
+  readonly stats = { authorizerInvocations: 0, cacheHits: 0 };
+
+  private readonly router: Router;
+  private readonly authorizer: TokenAuthorizer;
+  private readonly events: ProxyEventFactory;
+  private readonly clock: Clock;
+  private readonly arnPrefix: string;
+  private readonly region: string;
+  private readonly accountId: string;
+  private readonly maxBodyBytes: number;
+  private readonly accessLog: AccessLog | undefined;
+  private server: Server | undefined;
+
+  constructor(private readonly opts: LocalGatewayOptions) {
+    const ttl = opts.authorizerCacheTtlSeconds;
+    if (!Number.isFinite(ttl) || ttl < 0) throw new ConfigError('authorizerCacheTtlSeconds must be 0 or more');
+    const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (!Number.isFinite(maxBody) || maxBody < 0) throw new ConfigError('maxBodyBytes must be 0 or more');
+    for (const route of opts.routes) {
+      if (typeof opts.handlers[route.handler] !== 'function') {
+        throw new ConfigError(`no handler for function "${route.handler}" (${route.method} ${route.path})`);
+      }
+    }
+
+    this.region = opts.region ?? 'us-east-1';
+    this.accountId = opts.accountId ?? '123456789012';
+    const apiId = opts.apiId ?? 'local';
+    const stage = opts.stage ?? 'local';
+    this.clock = opts.clock ?? systemClock;
+    this.maxBodyBytes = maxBody;
+    this.arnPrefix = `arn:aws:execute-api:${this.region}:${this.accountId}:${apiId}/${stage}/`;
+    this.router = new Router(opts.routes);
+    this.events = new ProxyEventFactory({ accountId: this.accountId, apiId, stage });
+    this.accessLog = opts.log ? new AccessLog(opts.log) : undefined;
+    this.authorizer = new TokenAuthorizer({
+      handler: opts.authorizer,
+      cacheTtlSeconds: ttl,
+      identityValidation: opts.identityValidationRegex ?? DEFAULT_IDENTITY_VALIDATION,
+      clock: this.clock,
+      lambdaEnv: { region: this.region, accountId: this.accountId },
+      timeoutMs: INTEGRATION_TIMEOUT_MS,
+      stats: this.stats,
+      onFailure: (error) => this.report(error, 'authorizer'),
+    });
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = this.accessLog ? performance.now() : 0;
+    const receivedAt = this.clock.now();
+    const requestId = randomUUID();
+    const method = req.method ?? 'GET';
+    const target = splitTarget(req.url ?? '/');
+    this.respond(req, res, requestId, method, target, receivedAt).then(
+      (status) => this.logRequest(req, requestId, method, target, status, receivedAt, started),
+      (error: unknown) => {
+        // Only a bug in the emulator gets here; the client still gets an answer, the process lives on.
+        this.report(error, 'gateway');
+        let status = 0;
+        try {
+          status = sendGatewayError(res, GatewayErrors.internal, requestId);
+        } catch {
+          res.destroy();
+        }
+        this.logRequest(req, requestId, method, target, status, receivedAt, started);
+      },
+    );
+  };
+
+  /** Serves the request; resolves to the status written (0 when the client went away first). */
+  private async respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    method: string,
+    target: Target | undefined,
+    receivedAt: number,
+  ): Promise<number> {
+    if (target === undefined) return sendGatewayError(res, GatewayErrors.badRequest, requestId);
+    const match = this.router.match(method, target.path);
+    if (match === null) return sendGatewayError(res, GatewayErrors.missingAuthenticationToken, requestId);
+    if (match === BAD_PATH_ENCODING) return sendGatewayError(res, GatewayErrors.badRequest, requestId);
+
+    const plan = planBody(req, this.maxBodyBytes);
+    if (plan === TOO_LARGE) return sendGatewayError(res, GatewayErrors.requestTooLarge, requestId, true);
+    let body: Buffer | null = null;
+    if (plan === 'read') {
+      const read = await readBody(req, this.maxBodyBytes);
+      if (read === ABORTED) return 0;
+      if (read === TOO_LARGE) return sendGatewayError(res, GatewayErrors.requestTooLarge, requestId, true);
+      body = read;
+    }
+
+    let caller: AuthorizedCaller | undefined;
+    if (match.compiled.route.permission !== null) {
+      const methodArn = this.arnPrefix + method + target.path;
+      if (Buffer.byteLength(methodArn) > MAX_METHOD_ARN_BYTES) {
+        return sendGatewayError(res, GatewayErrors.uriTooLong, requestId);
+      }
+      const token = req.headers.authorization;
+      let outcome = this.authorizer.precheck(token, methodArn, receivedAt);
+      if (outcome === undefined) outcome = await this.authorizer.invoke(token ?? '', methodArn);
+      if (outcome.kind === 'gateway-error') return sendGatewayError(res, outcome, requestId);
+      caller = outcome;
+    }
+
+    return this.integrate(req, res, requestId, method, target, match, body, caller, receivedAt);
+  }
+
+  private async integrate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    method: string,
+    target: Target,
+    match: RouteMatch,
+    body: Buffer | null,
+    caller: AuthorizedCaller | undefined,
+    receivedAt: number,
+  ): Promise<number> {
+    const { route, resourceId } = match.compiled;
+    const event = this.events.build({
+      req,
+      method,
+      rawPath: target.path,
+      rawQuery: target.query,
+      resource: route.path,
+      resourceId,
+      pathParameters: match.pathParameters,
+      body,
+      requestId,
+      receivedAt,
+      authorizer: caller && {
+        ...caller.context,
+        principalId: caller.principalId,
+        integrationLatency: caller.integrationLatency,
+      },
+    });
+    const handler = this.opts.handlers[route.handler];
+    const env = { region: this.region, accountId: this.accountId };
+
+    let result: unknown;
+    try {
+      result = await invokeWithTimeout(
+        () => handler(event, createLambdaContext(route.handler, env, INTEGRATION_TIMEOUT_MS)),
+        INTEGRATION_TIMEOUT_MS,
+      );
+    } catch (error) {
+      if (error === INVOCATION_TIMEOUT) return sendGatewayError(res, GatewayErrors.integrationTimeout, requestId);
+      this.report(error, route.handler);
+      return sendGatewayError(res, GatewayErrors.integrationFailure, requestId);
+    }
+
+    const response = mapProxyResult(result);
+    if (response === undefined) {
+      this.report(new Error('Malformed Lambda proxy response'), route.handler);
+      return sendGatewayError(res, GatewayErrors.integrationFailure, requestId);
+    }
+    if (res.destroyed) return 0;
+    const { statusCode, headers } = response;
+    const noBody = statusCode === 204 || statusCode === 304 || method === 'HEAD';
+    headers.push('x-amzn-RequestId', requestId);
+    if (!noBody) headers.push('Content-Length', String(response.body.length));
+    try {
+      res.writeHead(statusCode, headers);
+    } catch (error) {
+      // A header name or value Node refuses to send (control characters…): the function's fault.
+      this.report(error, route.handler);
+      return sendGatewayError(res, GatewayErrors.integrationFailure, requestId);
+    }
+    res.end(noBody ? undefined : response.body);
+    return statusCode;
+  }
+
+  private report(error: unknown, functionName: string): void {
+    const sink = this.opts.onFunctionError;
+    if (!sink) return;
+    try {
+      sink(error, functionName);
+    } catch {
+      // a broken reporter must not break the response
+    }
+  }
+
+  private logRequest(
+    req: IncomingMessage,
+    requestId: string,
+    method: string,
+    target: Target | undefined,
+    status: number,
+    receivedAt: number,
+    started: number,
+  ): void {
+    if (!this.accessLog) return;
+    try {
+      const path = target?.path ?? '-';
+      const latency = performance.now() - started;
+      this.accessLog.write(accessLine(receivedAt, requestId, clientAddress(req), method, path, status, latency));
+    } catch {
+      // an unformattable line (a clock returning NaN…) is not worth a failed request
+    }
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<{ url: string; port: number }> {
+    if (this.server) return Promise.reject(new Error('the gateway is already listening'));
+    const server = createServer(this.handle);
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => {
+        this.server = undefined;
+        reject(error);
+      };
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        const { port: bound } = server.address() as AddressInfo;
+        const shown = host.includes(':') ? `[${host}]` : host;
+        resolve({ url: `http://${shown}:${bound}`, port: bound });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.authorizer.clear();
+    if (!server) {
+      this.accessLog?.flush();
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      server.close((error) => {
+        this.accessLog?.flush();
+        if (error) reject(error);
+        else resolve();
+      });
+      server.closeAllConnections();
+    });
+  }
+}
