@@ -23,8 +23,14 @@ export function readCookie(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiV
   return undefined;
 }
 
-export const refreshCookie = (token: string, maxAgeSeconds: number): string =>
-  `${REFRESH_COOKIE}=${token}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=${maxAgeSeconds}`;
+/**
+ * The cookie's Path: `/auth` where the API is served at the root (npm start, a custom domain); the deployed
+ * stage URL has the stage in front (`/prod/auth`), so the stack sets REFRESH_COOKIE_PATH accordingly.
+ */
+export const DEFAULT_COOKIE_PATH = '/auth';
 
-export const clearRefreshCookie = (): string =>
-  `${REFRESH_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0`;
+export const refreshCookie = (token: string, maxAgeSeconds: number, path = DEFAULT_COOKIE_PATH): string =>
+  `${REFRESH_COOKIE}=${token}; HttpOnly; Secure; SameSite=Strict; Path=${path}; Max-Age=${maxAgeSeconds}`;
+
+export const clearRefreshCookie = (path = DEFAULT_COOKIE_PATH): string =>
+  `${REFRESH_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=${path}; Max-Age=0`;

@@ -4,8 +4,8 @@ import type { TokenSet } from '../core/sessions.js';
 import { refreshCookie, wantsCookieDelivery } from './cookies.js';
 import { json } from './responses.js';
 
-export function tokenResponse(event: Pick<APIGatewayProxyEvent, 'headers'>, t: TokenSet): APIGatewayProxyResult {
+export function tokenResponse(event: Pick<APIGatewayProxyEvent, 'headers'>, t: TokenSet, cookiePath?: string): APIGatewayProxyResult {
   const base = { access_token: t.accessToken, token_type: 'Bearer', expires_in: t.expiresIn };
-  if (wantsCookieDelivery(event)) return json(200, base, {}, [refreshCookie(t.refreshToken, t.refreshExpiresIn)]);
+  if (wantsCookieDelivery(event)) return json(200, base, {}, [refreshCookie(t.refreshToken, t.refreshExpiresIn, cookiePath)]);
   return json(200, { ...base, refresh_token: t.refreshToken });
 }

@@ -7,13 +7,13 @@ import { optionalStringField, readBody } from '../http/request.js';
 import type { Observability } from '../observability.js';
 import { logUnexpected } from '../observability.js';
 
-export function createLoginHandler(deps: { auth: AuthService; obs: Observability }) {
+export function createLoginHandler(deps: { auth: AuthService; obs: Observability; cookiePath?: string }) {
   const onUnexpected = logUnexpected(deps.obs);
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
       const body = readBody(event);
       const tokens = await deps.auth.login(optionalStringField(body, 'username'), optionalStringField(body, 'password'));
-      return tokenResponse(event, tokens);
+      return tokenResponse(event, tokens, deps.cookiePath);
     } catch (err) {
       return errorResponse(err, onUnexpected);
     } finally {

@@ -12,7 +12,7 @@ import { empty, errorResponse } from '../http/responses.js';
 import { logUnexpected, type Observability } from '../observability.js';
 import { presentedRefreshToken } from '../refresh/app.js';
 
-export function createLogoutHandler(deps: { auth: AuthService; verifier: AccessTokenVerifier; obs: Observability }) {
+export function createLogoutHandler(deps: { auth: AuthService; verifier: AccessTokenVerifier; obs: Observability; cookiePath?: string }) {
   const onUnexpected = logUnexpected(deps.obs);
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
@@ -40,7 +40,7 @@ export function createLogoutHandler(deps: { auth: AuthService; verifier: AccessT
         ...(refreshToken !== undefined ? { refreshToken } : {}),
         all,
       });
-      return empty(204, wantsCookieDelivery(event) ? [clearRefreshCookie()] : []);
+      return empty(204, wantsCookieDelivery(event) ? [clearRefreshCookie(deps.cookiePath)] : []);
     } catch (err) {
       return errorResponse(err, onUnexpected);
     } finally {

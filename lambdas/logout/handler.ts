@@ -1,4 +1,5 @@
 /** Lambda entry: wiring only (see app.ts for the handler and ../wiring.ts for the composition). */
+import { optionalString } from '../core/config.js';
 import { createObservability } from '../observability.js';
 import { authServiceFromEnv, verifierFromEnv } from '../wiring.js';
 import { createLogoutHandler } from './app.js';
@@ -8,4 +9,5 @@ export const handler = createLogoutHandler({
   auth: await authServiceFromEnv(process.env, obs),
   verifier: verifierFromEnv(process.env),
   obs,
+  cookiePath: optionalString(process.env, 'REFRESH_COOKIE_PATH'),
 });

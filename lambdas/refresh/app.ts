@@ -22,13 +22,13 @@ export function presentedRefreshToken(event: APIGatewayProxyEvent, body: Record<
   return fromCookie;
 }
 
-export function createRefreshHandler(deps: { auth: AuthService; obs: Observability }) {
+export function createRefreshHandler(deps: { auth: AuthService; obs: Observability; cookiePath?: string }) {
   const onUnexpected = logUnexpected(deps.obs);
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
       const body = readBody(event);
       const tokens = await deps.auth.refresh(presentedRefreshToken(event, body));
-      return tokenResponse(event, tokens);
+      return tokenResponse(event, tokens, deps.cookiePath);
     } catch (err) {
       return errorResponse(err, onUnexpected);
     } finally {
