@@ -45,7 +45,8 @@ export interface UserRecord {
   /** ms since epoch. */
   createdAt: number;
   /**
-   * Sessions created before this instant (ms) are dead: "log out everywhere" and "disable" move it to now.
+   * Sessions created at or before this instant (ms) are dead (at, not only before: a session created in the
+   * same millisecond as "log out everywhere" must not survive it): "log out everywhere" and "disable" move it to now.
    * Access tokens carry their session id, so this reaches access tokens through their session.
    */
   sessionsValidAfter: number;

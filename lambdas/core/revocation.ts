@@ -30,7 +30,7 @@ export function isSessionLive(status: SessionStatus, username: string, now: numb
     session.revokedAt === undefined &&
     session.expiresAt > now &&
     user.status === 'active' &&
-    session.createdAt >= user.sessionsValidAfter
+    session.createdAt > user.sessionsValidAfter
   );
 }
 

@@ -102,7 +102,10 @@ export class AuthService {
     const refreshToken = newRefreshToken();
     const hash = hashRefreshToken(refreshToken);
     const expiresAt = now + this.d.config.refreshTokenTtlSeconds * 1000;
-    const session: SessionRecord = { sid, username: user.username, createdAt: now, expiresAt, generation: 0, refreshHash: hash };
+    // Strictly after the user's cut-off: a login that has already seen a "log out everywhere" must survive
+    // it even within the same millisecond, while every session that existed at the cut-off dies.
+    const createdAt = Math.max(now, user.sessionsValidAfter + 1);
+    const session: SessionRecord = { sid, username: user.username, createdAt, expiresAt, generation: 0, refreshHash: hash };
     const refresh: RefreshTokenRecord = { hash, sid, generation: 0, expiresAt };
     await this.d.sessions.create(session, refresh);
     this.events.loginSucceeded();
@@ -185,7 +188,7 @@ export class AuthService {
       throw new InvalidGrantError('the session has ended');
     }
     const user = await this.d.users.get(session.username);
-    if (!user || user.status !== 'active' || session.createdAt < user.sessionsValidAfter) {
+    if (!user || user.status !== 'active' || session.createdAt <= user.sessionsValidAfter) {
       await this.d.sessions.revoke(sid, now);
       this.events.refreshRejected('revoked');
       throw new InvalidGrantError('the session has ended');
