@@ -1,0 +1,159 @@
+/**
+ * One Lambda function with the project's defaults in one place: Node.js 24 on ARM64, ESM bundle made by the
+ * local esbuild (no Docker), source maps, a log group with retention, and a role of its own that starts with
+ * nothing but "write to my log group". Grants are explicit and minimal (`grantTable`).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from './function-env.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+
+/** The newest Node.js runtime Lambda offers (cdk-nag AwsSolutions-L1 asks for the latest). */
+export const RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * DynamoDB item actions a function may be granted. `Scan` is deliberately not in the list: no function
+ * ever reads the whole table (the admin CLI lists users with its own credentials).
+ */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'Query'
+  | 'ConditionCheckItem';
+
+export interface TableGrantOptions {
+  /**
+   * Restricts every granted action to items whose partition key matches one of these patterns
+   * (`dynamodb:LeadingKeys`, `ForAllValues:StringLike`), e.g. `['SESSION#*', 'USER#*']`.
+   * @default no restriction on the partition key
+   */
+  readonly leadingKeys?: readonly string[];
+}
+
+export interface TokengateFunctionProps {
+  /** Folder under `lambdas/` whose `handler.ts` exports `handler`. */
+  readonly handlerDir: string;
+  readonly description: string;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default Duration.seconds(5) */
+  readonly timeout?: Duration;
+  /** Application environment; runtime settings (NODE_OPTIONS, Powertools) are added here. @default {} */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** X-Ray active tracing. @default false */
+  readonly tracing?: boolean;
+  /** Powertools service name (logs and metrics dimension). @default `tokengate-<handlerDir>` */
+  readonly serviceName?: string;
+}
+
+export class TokengateFunction extends Construct {
+  readonly fn: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: TokengateFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      // Logs belong to the deployment: they go with `cdk destroy` (after their retention they would go anyway).
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Our own role instead of the default one with the AWSLambdaBasicExecutionRole managed policy: that policy
+    // may write to any log group in the account; this role may write to its own group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `tokengate ${props.handlerDir} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+    if (props.tracing) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray tracing (enabled by tokengate:tracing): xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions. No other statement of this role uses "*".',
+      });
+    }
+
+    const common = {
+      description: props.description,
+      runtime: RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(5),
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      environment: {
+        ...props.environment,
+        [ENV.NODE_OPTIONS]: '--enable-source-maps',
+        [ENV.POWERTOOLS_SERVICE_NAME]: props.serviceName ?? `tokengate-${props.handlerDir}`,
+        [ENV.POWERTOOLS_METRICS_NAMESPACE]: 'tokengate',
+      },
+    } satisfies Partial<lambda.FunctionProps>;
+
+    const entry = `${LAMBDAS_DIR}${props.handlerDir}/handler.ts`;
+    if (existsSync(entry) || Stack.of(this).bundlingRequired) {
+      this.fn = new NodejsFunction(this, 'Function', {
+        ...common,
+        entry,
+        handler: 'handler',
+        projectRoot: REPO_ROOT,
+        depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+        bundling: {
+          forceDockerBundling: false,
+          format: OutputFormat.ESM,
+          // Prefer the ESM build of dependencies; the shim serves CommonJS code that calls require().
+          mainFields: ['module', 'main'],
+          banner: "import { createRequire as __tokengateCreateRequire } from 'node:module'; const require = __tokengateCreateRequire(import.meta.url);",
+          minify: true,
+          sourceMap: true,
+          sourcesContent: false,
+          // The Node.js runtime ships AWS SDK v3: smaller bundles, faster cold starts.
+          externalModules: ['@aws-sdk/*'],
+          logLevel: LogLevel.WARNING,
+        },
+      });
+    } else {
+      // Only reachable when bundling is skipped for this stack (tests, `cdk synth --exclusively` of another
+      // stack) and the handler source does not exist yet: such a template is never deployed, and this keeps
+      // infrastructure tests independent of handler code. A real synth of this stack still fails loudly above.
+      this.fn = new lambda.Function(this, 'Function', {
+        ...common,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline(
+          `exports.handler = async () => { throw new Error('lambdas/${props.handlerDir}/handler.ts was missing at synth'); };`,
+        ),
+      });
+    }
+  }
+
+  /**
+   * Grants exactly `actions` on the table (and nothing on its indexes), optionally only for some partition
+   * keys. Setting TABLE_NAME is the caller's job (see FUNCTION_ENV), so the env contract stays in one table.
+   */
+  grantTable(table: ITable, actions: readonly TableAction[], options: TableGrantOptions = {}): void {
+    if (actions.length === 0) return;
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: actions.map((a) => `dynamodb:${a}`),
+        resources: [table.tableArn],
+        ...(options.leadingKeys
+          ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...options.leadingKeys] } } }
+          : {}),
+      }),
+    );
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The synthesized template says what we mean: the route table becomes exactly these methods, the authorizer
+ * guards exactly the protected ones, every function is small, ARM, current Node.js and least-privileged, and
+ * nothing secret or unbounded slips in. One synth (with two CORS origins) serves the whole file.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { routes, protectedRoutes } from '../../lib/routes.js';
+import { FUNCTION_ENV, type ApiFunctionName } from '../../lib/constructs/function-env.js';
+import { AUTHORIZER_VALIDATION_REGEX } from '../../lib/constructs/tokengate-api.js';
+import { actionsOf, apiMethods, AUDIENCE, ISSUER, logicalId, ofType, statementsByRole, synth, type Statement } from './support.js';
+
+const ORIGINS = ['https://app.example.com', 'http://localhost:5173'];
+const { stack, template, json } = synth({ 'tokengate:corsAllowOrigins': ORIGINS.join(',') });
+
+const functionNames = Object.keys(stack.functions) as ApiFunctionName[];
+const fnId = (name: ApiFunctionName) => logicalId(stack, stack.functions[name].fn);
+const roleId = (name: ApiFunctionName) => logicalId(stack, stack.functions[name].role);
+const authorizerId = logicalId(stack, stack.api.authorizer);
+const statements = statementsByRole(json);
+
+describe('API Gateway', () => {
+  it('has one TOKEN authorizer on the Authorization header, with the bearer regex and the default cache TTL', () => {
+    template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      IdentityValidationExpression: '^Bearer [-0-9A-Za-z_]+\\.[-0-9A-Za-z_]+\\.[-0-9A-Za-z_]+$',
+      AuthorizerResultTtlInSeconds: 300,
+      AuthorizerUri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [fnId('authorizer'), 'Arn'] }])]) }),
+    });
+    const re = new RegExp(AUTHORIZER_VALIDATION_REGEX);
+    assert.ok(re.test('Bearer aGVh.cGF5.c2ln'));
+    for (const bad of ['bearer a.b.c', 'Bearer a.b', 'Bearer a.b.c.d', 'Bearer a.b.c ', 'Basic dXNlcjpwYXNz', 'Bearer a+b.c.d']) {
+      assert.ok(!re.test(bad), bad);
+    }
+  });
+
+  it('serves exactly the route table (plus a CORS preflight per path)', () => {
+    const actual = apiMethods(json).map((m) => `${m.method} ${m.path}`).sort();
+    const paths = [...new Set(routes.map((r) => r.path))];
+    const expected = [...routes.map((r) => `${r.method} ${r.path}`), ...paths.map((p) => `OPTIONS ${p}`)].sort();
+    assert.deepEqual(actual, expected);
+  });
+
+  it('puts the authorizer on exactly the protected routes; public routes and preflights have none', () => {
+    const guarded = new Set(protectedRoutes().map((r) => `${r.method} ${r.path}`));
+    for (const m of apiMethods(json)) {
+      const key = `${m.method} ${m.path}`;
+      if (guarded.has(key)) {
+        assert.equal(m.authorizationType, 'CUSTOM', key);
+        assert.equal(m.authorizerId, authorizerId, key);
+      } else {
+        assert.equal(m.authorizationType, 'NONE', key);
+        assert.equal(m.authorizerId, undefined, key);
+      }
+    }
+    for (const path of ['/auth/login', '/auth/refresh', '/auth/logout', '/.well-known/jwks.json']) {
+      assert.ok(apiMethods(json).some((m) => m.path === path && m.authorizationType === 'NONE' && m.method !== 'OPTIONS'), path);
+    }
+  });
+
+  it('proxies each route to the function its table entry names', () => {
+    for (const m of apiMethods(json).filter((x) => x.method !== 'OPTIONS')) {
+      const route = routes.find((r) => r.method === m.method && r.path === m.path);
+      assert.ok(route);
+      const integration = m.properties.Integration as { Type: string; IntegrationHttpMethod: string; Uri: unknown };
+      assert.equal(integration.Type, 'AWS_PROXY');
+      assert.equal(integration.IntegrationHttpMethod, 'POST');
+      assert.ok(JSON.stringify(integration.Uri).includes(`"${fnId(route.handler)}"`), `${m.method} ${m.path} -> ${route.handler}`);
+    }
+  });
+
+  it('validates the login body (required credentials) and the optional refresh body', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      ContentType: 'application/json',
+      Schema: Match.objectLike({ title: 'LoginRequest', required: ['username', 'password'] }),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      ContentType: 'application/json',
+      Schema: Match.objectLike({ title: 'RefreshRequest', required: Match.absent() }),
+    });
+    const byKey = new Map(apiMethods(json).map((m) => [`${m.method} ${m.path}`, m.properties]));
+    assert.ok(byKey.get('POST /auth/login')?.RequestValidatorId);
+    assert.ok(byKey.get('POST /auth/refresh')?.RequestValidatorId);
+    assert.equal(byKey.get('POST /auth/logout')?.RequestModels, undefined);
+    assert.deepEqual(byKey.get('GET /orders/{id}')?.RequestParameters, { 'method.request.path.id': true });
+  });
+
+  it('has a stage with JSON access logs (retained 30 days), throttling, ERROR logging and no data tracing', () => {
+    const [, stage] = ofType(json, 'AWS::ApiGateway::Stage')[0] ?? [];
+    const p = stage?.Properties as { AccessLogSetting: { Format: string }; MethodSettings: unknown; TracingEnabled: boolean };
+    const format = JSON.parse(p.AccessLogSetting.Format) as Record<string, string>;
+    assert.equal(format.requestId, '$context.requestId');
+    assert.equal(format.principalId, '$context.authorizer.principalId');
+    assert.ok(!JSON.stringify(format).includes('Authorization'), 'never log the bearer token');
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    assert.deepEqual(p.MethodSettings, [
+      { DataTraceEnabled: false, HttpMethod: '*', LoggingLevel: 'ERROR', MetricsEnabled: true, ResourcePath: '/*', ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+      { DataTraceEnabled: false, HttpMethod: 'POST', LoggingLevel: 'ERROR', MetricsEnabled: true, ResourcePath: '/~1auth~1login', ThrottlingBurstLimit: 20, ThrottlingRateLimit: 10 },
+    ]);
+    assert.equal(p.TracingEnabled, false);
+  });
+
+  it('answers gateway errors with JSON and CORS headers', () => {
+    const expected: Record<string, [string | undefined, string]> = {
+      UNAUTHORIZED: ['401', '{"message":"Unauthorized"}'],
+      ACCESS_DENIED: ['403', '{"Message":$context.error.messageString}'],
+      AUTHORIZER_FAILURE: ['500', '{"message":$context.error.messageString}'],
+      AUTHORIZER_CONFIGURATION_ERROR: ['500', '{"message":$context.error.messageString}'],
+      DEFAULT_4XX: [undefined, '{"message":$context.error.messageString}'],
+      DEFAULT_5XX: [undefined, '{"message":$context.error.messageString}'],
+      BAD_REQUEST_BODY: ['400', '{"error":"invalid_request"}'],
+    };
+    const responses = new Map(ofType(json, 'AWS::ApiGateway::GatewayResponse').map(([, r]) => [r.Properties?.ResponseType as string, r.Properties ?? {}]));
+    for (const [type, [status, body]] of Object.entries(expected)) {
+      const r = responses.get(type);
+      assert.ok(r, type);
+      assert.equal(r.StatusCode, status, type);
+      assert.deepEqual(r.ResponseTemplates, { 'application/json': body }, type);
+      const headers = r.ResponseParameters as Record<string, string>;
+      assert.equal(headers['gatewayresponse.header.Content-Type'], "'application/json'");
+      // Two origins: a gateway response can only echo the caller's; one origin would be a constant.
+      assert.equal(headers['gatewayresponse.header.Access-Control-Allow-Origin'], 'method.request.header.Origin');
+      assert.equal(headers['gatewayresponse.header.Access-Control-Allow-Credentials'], "'true'");
+    }
+    assert.equal((responses.get('UNAUTHORIZED')?.ResponseParameters as Record<string, string>)['gatewayresponse.header.WWW-Authenticate'], "'Bearer'");
+  });
+
+  it('answers CORS preflights for the configured origins with the auth headers and credentials', () => {
+    const preflights = apiMethods(json).filter((m) => m.method === 'OPTIONS');
+    assert.equal(preflights.length, new Set(routes.map((r) => r.path)).size);
+    for (const m of preflights) {
+      const integration = m.properties.Integration as { Type: string; IntegrationResponses: { ResponseParameters: Record<string, string>; ResponseTemplates?: Record<string, string> }[] };
+      assert.equal(integration.Type, 'MOCK');
+      const headers = integration.IntegrationResponses[0]?.ResponseParameters ?? {};
+      assert.equal(headers['method.response.header.Access-Control-Allow-Headers'], "'Authorization,Content-Type,X-Token-Delivery'");
+      assert.equal(headers['method.response.header.Access-Control-Allow-Credentials'], "'true'");
+      assert.equal(headers['method.response.header.Access-Control-Allow-Origin'], `'${ORIGINS[0]}'`);
+      // The second origin is chosen by the response template when the request's Origin matches it.
+      assert.ok(JSON.stringify(integration.IntegrationResponses[0]?.ResponseTemplates).includes(ORIGINS[1] as string), m.path);
+    }
+  });
+});
+
+describe('DynamoDB table', () => {
+  it('is pk/sk, on demand, TTL on expiresAt, point-in-time recovery, encrypted, retained and protected', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+      },
+    });
+  });
+});
+
+describe('signing key and JWKS', () => {
+  it('is an ECC_NIST_P256 SIGN_VERIFY key with an alias, retained on delete', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' },
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/tokengate/Test/primary' });
+  });
+
+  it('publishes the JWKS through the custom resource into JWKS_JSON of every API function', () => {
+    const [crId, cr] = ofType(json, 'Custom::TokengateJwks')[0] ?? [];
+    assert.ok(crId && cr);
+    assert.deepEqual(cr.Properties?.KeyIds, [{ 'Fn::GetAtt': [logicalId(stack, stack.signingKeys.activeKey), 'Arn'] }]);
+    for (const name of functionNames) {
+      const env = (json.Resources[fnId(name)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      assert.deepEqual(env.JWKS_JSON, { 'Fn::GetAtt': [crId, 'Jwks'] }, name);
+    }
+  });
+});
+
+describe('Lambda functions', () => {
+  const fns = ofType(json, 'AWS::Lambda::Function');
+
+  it('every function (the provider framework included) runs Node.js 22+ on arm64', () => {
+    assert.ok(fns.length >= functionNames.length + 2);
+    for (const [id, fn] of fns) {
+      const runtime = fn.Properties?.Runtime as string;
+      const major = Number(/^nodejs(\d+)\.x$/.exec(runtime)?.[1]);
+      assert.ok(major >= 22, `${id}: ${runtime}`);
+      assert.deepEqual(fn.Properties?.Architectures, ['arm64'], id);
+    }
+  });
+
+  it('gets exactly its share of the environment contract, plus the runtime settings', () => {
+    for (const name of functionNames) {
+      const env = (json.Resources[fnId(name)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const runtime = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
+      const cors = name === 'authorizer' ? [] : ['CORS_ALLOW_ORIGINS'];
+      assert.deepEqual(Object.keys(env).sort(), [...FUNCTION_ENV[name], ...runtime, ...cors].sort(), name);
+      assert.equal(env.NODE_OPTIONS, '--enable-source-maps');
+      assert.equal(env.POWERTOOLS_METRICS_NAMESPACE, 'tokengate');
+      assert.equal(env.TOKEN_ISSUER, ISSUER);
+      assert.equal(env.TOKEN_AUDIENCE, AUDIENCE);
+      assert.deepEqual(env.TABLE_NAME, { Ref: logicalId(stack, stack.table.table) });
+      if (cors.length) assert.equal(env.CORS_ALLOW_ORIGINS, ORIGINS.join(','));
+    }
+    const login = (json.Resources[fnId('login')]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.equal(login.SIGNER, 'kms');
+    assert.deepEqual(login.KMS_KEY_ID, { 'Fn::GetAtt': [logicalId(stack, stack.signingKeys.activeKey), 'Arn'] });
+    assert.equal(login.ACCESS_TOKEN_TTL_SECONDS, '900');
+    assert.equal(login.REFRESH_TOKEN_TTL_SECONDS, '2592000');
+    // The deployed URL has the stage in front of /auth: the cookie path must too.
+    assert.equal(login.REFRESH_COOKIE_PATH, '/prod/auth');
+  });
+
+  it('is sized for its work: login gets a full vCPU for scrypt, the authorizer answers within 3 s', () => {
+    const props = (name: ApiFunctionName) => json.Resources[fnId(name)]?.Properties ?? {};
+    assert.equal(props('login').MemorySize, 1769);
+    assert.equal(props('login').Timeout, 10);
+    assert.equal(props('authorizer').Timeout, 3);
+    assert.equal(props('authorizer').MemorySize, 512);
+    for (const name of functionNames) {
+      const p = props(name);
+      assert.ok((p.MemorySize as number) >= 256 && (p.MemorySize as number) <= 1769, name);
+      assert.ok((p.Timeout as number) <= 10, name);
+      assert.ok(p.LoggingConfig, `${name} logs to its own group`);
+    }
+  });
+});
+
+describe('IAM least privilege', () => {
+  const dynamo = (name: ApiFunctionName) => actionsOf(statements.get(roleId(name)) ?? []).filter((a) => a.startsWith('dynamodb:')).sort();
+
+  it('grants each function exactly its table actions', () => {
+    assert.deepEqual(dynamo('authorizer'), ['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
+    assert.deepEqual(dynamo('login'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamo('refresh'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamo('logout'), ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamo('orders'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    assert.deepEqual(dynamo('jwks'), []);
+  });
+
+  it('limits the authorizer to session and user items, orders to order items, login\'s deletes to throttle counters', () => {
+    const leadingKeys = (name: ApiFunctionName, action: string) =>
+      (statements.get(roleId(name)) ?? []).find((s) => actionsOf([s]).includes(action))?.Condition;
+    const only = (...keys: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } });
+    assert.deepEqual(leadingKeys('authorizer', 'dynamodb:GetItem'), only('SESSION#*', 'USER#*'));
+    assert.deepEqual(leadingKeys('authorizer', 'dynamodb:BatchGetItem'), only('SESSION#*', 'USER#*'));
+    assert.deepEqual(leadingKeys('orders', 'dynamodb:Query'), only('ORDERS#*'));
+    assert.deepEqual(leadingKeys('orders', 'dynamodb:DeleteItem'), only('ORDERS#*'));
+    assert.deepEqual(leadingKeys('login', 'dynamodb:DeleteItem'), only('THROTTLE#*'));
+    for (const s of statements.get(roleId('authorizer')) ?? []) {
+      assert.deepEqual(s.Resource, actionsOf([s])[0]?.startsWith('logs:') ? s.Resource : { 'Fn::GetAtt': [logicalId(stack, stack.table.table), 'Arn'] });
+    }
+  });
+
+  it('grants nothing Scan, nothing wildcard on DynamoDB or KMS, anywhere', () => {
+    const text = JSON.stringify(json);
+    assert.ok(!text.includes('dynamodb:Scan'));
+    assert.ok(!text.includes('"dynamodb:*"'));
+    for (const [role, list] of statements) {
+      for (const a of actionsOf(list)) assert.ok(!a.endsWith('*'), `${role}: ${a}`);
+    }
+  });
+
+  it('lets only login and refresh sign, only with the active key; only the publisher reads public keys', () => {
+    const holders = (action: string) =>
+      [...statements].filter(([, list]) => actionsOf(list).includes(action)).map(([role]) => role).sort();
+    assert.deepEqual(holders('kms:Sign'), [roleId('login'), roleId('refresh')].sort());
+    assert.deepEqual(holders('kms:GetPublicKey'), [logicalId(stack, stack.signingKeys.publisher.role)]);
+    for (const name of ['login', 'refresh'] as const) {
+      const sign = (statements.get(roleId(name)) ?? []).find((s) => actionsOf([s]).includes('kms:Sign'));
+      assert.deepEqual(sign?.Resource, { 'Fn::GetAtt': [logicalId(stack, stack.signingKeys.activeKey), 'Arn'] });
+    }
+  });
+
+  it('lets the key itself refuse kms:Sign to anyone but the login and refresh roles', () => {
+    const policy = json.Resources[logicalId(stack, stack.signingKeys.activeKey)]?.Properties?.KeyPolicy as { Statement: Statement[] };
+    const deny = policy.Statement.filter((s) => s.Effect === 'Deny');
+    assert.deepEqual(deny, [{
+      Sid: 'OnlyTokengateSignersMaySign',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'kms:Sign',
+      Resource: '*',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [roleId('login'), 'Arn'] }, { 'Fn::GetAtt': [roleId('refresh'), 'Arn'] }] } },
+    }]);
+  });
+
+  it('gives no function role a managed policy', () => {
+    for (const name of functionNames) {
+      assert.equal(json.Resources[roleId(name)]?.Properties?.ManagedPolicyArns, undefined, name);
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('exports the API and JWKS URLs, the table, the signing key and the authorizer', () => {
+    for (const name of ['ApiUrl', 'JwksUrl', 'TableName', 'SigningKeyArn', 'AuthorizerFunctionName']) {
+      template.hasOutput(name, {});
+    }
+    assert.ok(JSON.stringify(json.Outputs?.JwksUrl?.Value).includes('/.well-known/jwks.json'));
+    assert.deepEqual(json.Outputs?.TableName?.Value, { Ref: logicalId(stack, stack.table.table) });
+    assert.deepEqual(json.Outputs?.AuthorizerFunctionName?.Value, { Ref: fnId('authorizer') });
+  });
+});
