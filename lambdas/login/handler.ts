@@ -1,12 +1,14 @@
 /** Lambda entry: wiring only (see app.ts for the handler and ../wiring.ts for the composition). */
 import { optionalString } from '../core/config.js';
+import { parseOrigins, withCors } from '../http/cors.js';
 import { createObservability } from '../observability.js';
 import { authServiceFromEnv } from '../wiring.js';
 import { createLoginHandler } from './app.js';
 
 const obs = createObservability('login');
-export const handler = createLoginHandler({
+const app = createLoginHandler({
   auth: await authServiceFromEnv(process.env, obs),
   obs,
   cookiePath: optionalString(process.env, 'REFRESH_COOKIE_PATH'),
 });
+export const handler = withCors(parseOrigins(process.env.CORS_ALLOW_ORIGINS), app);
