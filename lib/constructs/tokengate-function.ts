@@ -13,6 +13,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from './function-env.js';
+import { LAMBDA_BUNDLE } from '../bundling.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
@@ -114,15 +115,14 @@ export class TokengateFunction extends Construct {
         depsLockFilePath: `${REPO_ROOT}package-lock.json`,
         bundling: {
           forceDockerBundling: false,
+          // The same settings the bundle tests and the benchmark use (lib/bundling.ts).
           format: OutputFormat.ESM,
-          // Prefer the ESM build of dependencies; the shim serves CommonJS code that calls require().
-          mainFields: ['module', 'main'],
-          banner: "import { createRequire as __tokengateCreateRequire } from 'node:module'; const require = __tokengateCreateRequire(import.meta.url);",
-          minify: true,
-          sourceMap: true,
+          mainFields: [...LAMBDA_BUNDLE.mainFields],
+          banner: LAMBDA_BUNDLE.banner,
+          minify: LAMBDA_BUNDLE.minify,
+          sourceMap: LAMBDA_BUNDLE.sourcemap,
           sourcesContent: false,
-          // The Node.js runtime ships AWS SDK v3: smaller bundles, faster cold starts.
-          externalModules: ['@aws-sdk/*'],
+          externalModules: [...LAMBDA_BUNDLE.external],
           logLevel: LogLevel.WARNING,
         },
       });

@@ -1,0 +1,19 @@
+/**
+ * How a Lambda is bundled: one source of truth for the CDK stack (NodejsFunction), the bundle tests and the
+ * benchmark. Plain data, no CDK import.
+ */
+export const LAMBDA_BUNDLE = {
+  format: 'esm',
+  platform: 'node',
+  /** The deployed runtime is Node.js 24 (see lib/constructs/tokengate-function.ts). */
+  target: 'node24',
+  /** Prefer the ESM build of dependencies. */
+  mainFields: ['module', 'main'],
+  /** Serves CommonJS code inside the ESM bundle that calls require(). */
+  banner:
+    "import { createRequire as __tokengateCreateRequire } from 'node:module'; const require = __tokengateCreateRequire(import.meta.url);",
+  minify: true,
+  sourcemap: true,
+  /** The Node.js runtime ships AWS SDK v3: smaller bundles, faster cold starts. */
+  external: ['@aws-sdk/*'],
+} as const;
