@@ -72,14 +72,19 @@ export class AuthService {
     checkPasswordBounds(password, 'verify');
     const username = usernameInput.normalize('NFKC').toLowerCase();
 
-    try {
-      await this.d.throttle.assertAllowed(username);
-    } catch (err) {
-      this.events.loginFailed('throttled');
-      throw err;
-    }
     const validName = normalizeUsername(username, false);
-    const user = validName === undefined ? undefined : await this.d.users.get(validName);
+    // The throttle state and the user in parallel: two independent reads, one round trip of latency.
+    const [throttled, user] = await Promise.all([
+      this.d.throttle.assertAllowed(username).then(
+        (hasFailures) => ({ hasFailures }),
+        (err: unknown) => ({ err }),
+      ),
+      validName === undefined ? undefined : this.d.users.get(validName),
+    ]);
+    if ('err' in throttled) {
+      this.events.loginFailed('throttled');
+      throw throttled.err;
+    }
     // Same work whether or not the user exists: verify() hashes against a decoy for unknown users.
     const ok = await this.d.hasher.verify(password, user?.passwordHash);
     if (!ok || !user) {
@@ -92,7 +97,7 @@ export class AuthService {
       this.events.loginFailed('disabled');
       throw new InvalidGrantError('invalid username or password');
     }
-    await this.d.throttle.recordSuccess(username);
+    if (throttled.hasFailures) await this.d.throttle.recordSuccess(username);
     if (this.d.hasher.needsRehash(user.passwordHash)) {
       await this.d.users.setPasswordHash(user.username, await this.d.hasher.hash(password));
     }

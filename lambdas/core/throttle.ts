@@ -21,11 +21,15 @@ export class LoginThrottle {
     private readonly clock: Clock,
   ) {}
 
-  /** Throws TooManyAttemptsError while the name is locked. Call before checking the password. */
-  async assertAllowed(username: string): Promise<void> {
+  /**
+   * Throws TooManyAttemptsError while the name is locked. Call before checking the password. Resolves to
+   * whether a failure record exists (so that a success only costs a write when there is something to clear).
+   */
+  async assertAllowed(username: string): Promise<boolean> {
     const rec = await this.store.get(throttleKey(username));
     const now = this.clock.now();
     if (rec && rec.lockedUntil > now) throw new TooManyAttemptsError(Math.max(1, Math.ceil((rec.lockedUntil - now) / 1000)));
+    return rec !== undefined;
   }
 
   /** Records a failure; returns the lock (seconds) it caused, 0 if none. */

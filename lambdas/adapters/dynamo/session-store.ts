@@ -79,9 +79,10 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async create(session: SessionRecord, refresh: RefreshTokenRecord): Promise<void> {
-    // Session first: a refresh token is never stored without its session. If the second write fails, the
-    // session has no usable token and simply expires; nothing was handed to the client.
-    await this.putNew('create session', {
+    // Both writes at once (one round trip of latency). Either may fail alone without harm: a session
+    // without its token is unusable and expires; a token without its session is refused at refresh
+    // ("the session has ended"). Nothing is handed to the client unless both succeeded.
+    const sessionItem: Item = {
       ...this.sKey(session.sid),
       sid: S(session.sid),
       username: S(session.username),
@@ -90,8 +91,11 @@ export class DynamoSessionStore implements SessionStore {
       expiresAt: N(ttlSeconds(session.expiresAt)),
       generation: N(session.generation),
       refreshHash: S(session.refreshHash),
-    });
-    await this.putNew('create refresh token', this.refreshItem(refresh));
+    };
+    await Promise.all([
+      this.putNew('create session', sessionItem),
+      this.putNew('create refresh token', this.refreshItem(refresh)),
+    ]);
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
