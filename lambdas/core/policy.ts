@@ -43,6 +43,14 @@ export class PolicyBuilder {
   private readonly protectedRoutes: { resource: string; permission: string }[];
   /** scope string + ARN prefix → resources; permission sets repeat across callers, so this stays tiny. */
   private readonly memo = new Map<string, string[]>();
+  /**
+   * ARN prefix → scope string → the finished, frozen policy document: the steady state of `build` is two Map
+   * lookups and one small object, with no route-table walk and no string concatenation.
+   */
+  private readonly documents = new Map<string, Map<string, AuthorizerPolicy['policyDocument']>>();
+  private documentCount = 0;
+  /** The last ARN prefix seen: an API has one per stage, so a prefix check replaces parsing the ARN. */
+  private lastPrefix = '';
 
   constructor(routes: readonly PolicyRoute[], private readonly memoLimit = 1000) {
     this.protectedRoutes = routes
@@ -67,7 +75,8 @@ export class PolicyBuilder {
 
   /**
    * The authorizer's answer: Allow for every permitted route; if nothing is permitted, an explicit Deny on
-   * the whole stage (a valid token without permissions is a 403, not a 401).
+   * the whole stage (a valid token without permissions is a 403, not a 401). The policy document is shared
+   * between answers for the same API stage and permissions, and frozen.
    */
   build(
     methodArn: string,
@@ -76,13 +85,32 @@ export class PolicyBuilder {
     context: Record<string, string | number | boolean>,
     scopeKey?: string,
   ): AuthorizerPolicy {
-    const prefix = apiArnPrefix(methodArn);
-    if (prefix === undefined) throw new Error('methodArn is not an execute-api ARN');
-    const resources = this.allowedResources(prefix, permissions, scopeKey);
-    const statement: PolicyStatement =
-      resources.length > 0
-        ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resources }
-        : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${prefix}*`] };
-    return { principalId, policyDocument: { Version: '2012-10-17', Statement: [statement] }, context };
+    // apiArnPrefix ends at the ARN's second '/': any ARN starting with the last prefix has that same prefix.
+    let prefix: string | undefined = this.lastPrefix;
+    if (prefix === '' || !methodArn.startsWith(prefix)) {
+      prefix = apiArnPrefix(methodArn);
+      if (prefix === undefined) throw new Error('methodArn is not an execute-api ARN');
+      this.lastPrefix = prefix;
+    }
+    const key = scopeKey ?? permissions.join(' ');
+    let byScope = this.documents.get(prefix);
+    let policyDocument = byScope?.get(key);
+    if (policyDocument === undefined) {
+      const resources = this.allowedResources(prefix, permissions, key);
+      const statement: PolicyStatement =
+        resources.length > 0
+          ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: Object.freeze([...resources]) as string[] }
+          : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: Object.freeze([`${prefix}*`]) as string[] };
+      policyDocument = Object.freeze({ Version: '2012-10-17', Statement: Object.freeze([Object.freeze(statement)]) as PolicyStatement[] });
+      if (this.documentCount >= this.memoLimit) {
+        this.documents.clear();
+        this.documentCount = 0;
+        byScope = undefined;
+      }
+      if (byScope === undefined) this.documents.set(prefix, (byScope = new Map()));
+      byScope.set(key, policyDocument);
+      this.documentCount++;
+    }
+    return { principalId, policyDocument, context };
   }
 }

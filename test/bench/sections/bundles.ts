@@ -1,0 +1,288 @@
+/**
+ * Section 2: every Lambda bundled as the CDK stack bundles it (lib/bundling.ts, which the stack uses), its size,
+ * and its cold start in fresh `node` processes: module init (the `import` of the bundle) and the first
+ * invocation (for the authorizer: including its first revocation lookup against the embedded store). The anchor
+ * (aws-jwt-verify + @aws-sdk/client-dynamodb GetItem, test/bench/anchor/handler.ts) is built and run the same way
+ * in the same run. Processes of all functions alternate, so machine noise spreads evenly.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, type Metafile } from 'esbuild';
+import { LAMBDA_BUNDLE } from '../../../lib/bundling.js';
+import { newRefreshToken } from '../../../lambdas/core/refresh-token.js';
+import { onCleanup, removeDirOnCleanup, stopChild } from '../lib/cleanup.js';
+import { median, spread } from '../lib/stats.js';
+import { AUDIENCE, ISSUER, LOGIN_USER, METHOD_ARN, TABLE, type World } from '../lib/world.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const FUNCTIONS = ['authorizer', 'login', 'refresh', 'logout', 'jwks', 'orders'] as const;
+/** Other authorizers, built and run the same way: the anchor; ours with other DynamoDB clients, with Powertools. */
+export const VARIANTS = ['anchor', 'authorizer-sdk', 'authorizer-powertools', 'authorizer-aws4', 'authorizer-aws-lite'] as const;
+export type FunctionId = (typeof FUNCTIONS)[number] | (typeof VARIANTS)[number];
+const AUTHORIZERS: readonly FunctionId[] = ['authorizer', ...VARIANTS];
+
+export interface StackBundling {
+  target: string;
+  banner: string | undefined;
+  nodeOptions: string;
+  source: string;
+}
+
+/**
+ * The stack's settings: esbuild's from lib/bundling.ts (shared with the stack), NODE_OPTIONS from the function
+ * construct (it sets --enable-source-maps, which makes Node read the source map at load: part of the cold start).
+ */
+export function stackBundling(): StackBundling {
+  let construct = '';
+  try {
+    construct = readFileSync(join(ROOT, 'lib/constructs/tokengate-function.ts'), 'utf8');
+  } catch {
+    // not there: the default below is what it set when this was written
+  }
+  const nodeOptions = /NODE_OPTIONS\]:\s*'([^']*)'/.exec(construct)?.[1] ?? '--enable-source-maps';
+  return { target: LAMBDA_BUNDLE.target, banner: LAMBDA_BUNDLE.banner, nodeOptions, source: 'lib/bundling.ts' };
+}
+
+export interface BundleResult {
+  id: FunctionId;
+  bytes: number;
+  gzipBytes: number;
+  mapBytes: number;
+  initMs: number;
+  initSpread: number;
+  firstMs: number;
+  coldMs: number;
+  coldSpread: number;
+  /** Wall time of the whole process (spawn → exit) minus that of `node -e 0`. */
+  wallMinusNodeMs: number;
+  outcome: string;
+  inputs: [string, number][];
+}
+
+export interface BundleResults {
+  bundling: StackBundling;
+  processes: number;
+  nodeBaselineMs: number;
+  results: BundleResult[];
+}
+
+interface Run {
+  initMs: number;
+  firstMs: number;
+  wallMs: number;
+  outcome: string;
+}
+
+function runProcess(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ stdout: string; wallMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stop = onCleanup('cold-start process', () => stopChild(child, { graceMs: 500 }));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => void stopChild(child, { graceMs: 100 }), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const wallMs = performance.now() - started;
+      clearTimeout(timer);
+      void stop();
+      if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve({ stdout, wallMs });
+    });
+  });
+}
+
+const groupInputs = (meta: Metafile): [string, number][] => {
+  const out = Object.values(meta.outputs).find((o) => o.entryPoint !== undefined) ?? Object.values(meta.outputs)[0]!;
+  const by = new Map<string, number>();
+  for (const [path, info] of Object.entries(out.inputs)) {
+    const key = path.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1');
+    by.set(key, (by.get(key) ?? 0) + info.bytesInOutput);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]);
+};
+
+export async function benchBundles(world: World, opts: { quick: boolean; log: (s: string) => void }): Promise<BundleResults> {
+  const bundling = stackBundling();
+  const dir = mkdtempSync(join(tmpdir(), 'tokengate-bundles-'));
+  removeDirOnCleanup(dir);
+  // Externals (@aws-sdk/*) resolve as on Lambda, where the runtime provides them: here from our node_modules.
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+
+  // BENCH_ALT_DIR: a directory whose node_modules hold `aws4`, `@aws-lite/client` and `@aws-lite/dynamodb`
+  // (not dependencies of the project): then the authorizer is also measured with those (docs/BENCHMARKS.md).
+  const altDir = process.env.BENCH_ALT_DIR;
+  const entries: Partial<Record<FunctionId, string>> = {
+    authorizer: join(ROOT, 'lambdas/authorizer/handler.ts'),
+    login: join(ROOT, 'lambdas/login/handler.ts'),
+    refresh: join(ROOT, 'lambdas/refresh/handler.ts'),
+    logout: join(ROOT, 'lambdas/logout/handler.ts'),
+    jwks: join(ROOT, 'lambdas/jwks/handler.ts'),
+    orders: join(ROOT, 'lambdas/orders/handler.ts'),
+    anchor: join(ROOT, 'test/bench/anchor/handler.ts'),
+    'authorizer-sdk': join(ROOT, 'test/bench/variants/authorizer-sdk.ts'),
+    'authorizer-powertools': join(ROOT, 'test/bench/variants/authorizer-powertools.ts'),
+    ...(altDir
+      ? {
+          'authorizer-aws4': join(ROOT, 'test/bench/variants/authorizer-aws4.mjs'),
+          'authorizer-aws-lite': join(ROOT, 'test/bench/variants/authorizer-aws-lite.mjs'),
+        }
+      : {}),
+  };
+  const ids = Object.keys(entries) as FunctionId[];
+  const built = new Map<FunctionId, { file: string; bytes: number; gzipBytes: number; mapBytes: number; inputs: [string, number][] }>();
+  for (const id of ids) {
+    const outDir = join(dir, id);
+    mkdirSync(outDir);
+    const outfile = join(outDir, 'index.mjs');
+    const result = await build({
+      entryPoints: [entries[id]!],
+      ...(altDir ? { nodePaths: [join(altDir, 'node_modules')] } : {}),
+      bundle: true,
+      platform: LAMBDA_BUNDLE.platform,
+      format: LAMBDA_BUNDLE.format,
+      target: LAMBDA_BUNDLE.target,
+      minify: LAMBDA_BUNDLE.minify,
+      sourcemap: LAMBDA_BUNDLE.sourcemap,
+      sourcesContent: false, // as the construct sets it
+      external: [...LAMBDA_BUNDLE.external],
+      mainFields: [...LAMBDA_BUNDLE.mainFields],
+      banner: { js: LAMBDA_BUNDLE.banner },
+      tsconfig: join(ROOT, 'tsconfig.json'),
+      outfile,
+      metafile: true,
+      logLevel: 'warning',
+    });
+    const code = readFileSync(outfile);
+    built.set(id, {
+      file: outfile,
+      bytes: code.length,
+      gzipBytes: gzipSync(code).length,
+      mapBytes: statSync(`${outfile}.map`).size,
+      inputs: groupInputs(result.metafile),
+    });
+  }
+
+  // Events and the environment the functions need to initialize (as the stack sets it, pointed at the embedded store).
+  const [session, ended] = await world.addSessions(2, 'cold');
+  const token = await world.mint(session!);
+  // Logout gets a session of its own: it ends it (the first time), which the authorizer's session must not be.
+  const logoutToken = await world.mint(ended!);
+  const proxy = (method: string, resource: string, extra: Record<string, unknown> = {}) => ({
+    resource,
+    path: resource,
+    httpMethod: method,
+    headers: { 'Content-Type': 'application/json', Host: 'abcdef1234.execute-api.us-east-1.amazonaws.com' },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    isBase64Encoded: false,
+    body: null,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abcdef1234',
+      stage: 'prod',
+      requestId: 'bench',
+      httpMethod: method,
+      resourcePath: resource,
+      path: `/prod${resource}`,
+      identity: { sourceIp: '127.0.0.1', userAgent: 'bench' },
+      authorizer: null,
+    },
+    ...extra,
+  });
+  const tokenEvent = { type: 'TOKEN', authorizationToken: `Bearer ${token}`, methodArn: METHOD_ARN };
+  const events: Partial<Record<FunctionId, unknown>> = {
+    ...Object.fromEntries(AUTHORIZERS.map((id) => [id, tokenEvent])),
+    login: proxy('POST', '/auth/login', { body: JSON.stringify({ username: LOGIN_USER.username, password: LOGIN_USER.password }) }),
+    // A well-formed refresh token the store does not know: one lookup, then 400 invalid_grant.
+    refresh: proxy('POST', '/auth/refresh', { body: JSON.stringify({ refresh_token: newRefreshToken() }) }),
+    // Logging out of an already ended session is fine (idempotent): every cold process does the same work.
+    logout: proxy('POST', '/auth/logout', { headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${logoutToken}` }, body: '{}' }),
+    jwks: proxy('GET', '/.well-known/jwks.json'),
+    orders: (() => {
+      const e = proxy('GET', '/orders') as { requestContext: Record<string, unknown> };
+      e.requestContext.authorizer = { principalId: session!.sub, sub: session!.sub, scope: 'orders:read orders:write', sid: session!.sid, jti: 'j' };
+      return e;
+    })(),
+  };
+  const eventFiles = new Map<FunctionId, string>();
+  for (const id of ids) {
+    const f = join(dir, `${id}.event.json`);
+    writeFileSync(f, JSON.stringify(events[id]));
+    eventFiles.set(id, f);
+  }
+  const baseEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_OPTIONS: bundling.nodeOptions,
+    TZ: 'UTC',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+    AWS_SESSION_TOKEN: 'bench-session-token',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    TABLE_NAME: TABLE,
+    DYNAMODB_ENDPOINT: world.endpoint,
+    TOKEN_ISSUER: ISSUER,
+    TOKEN_AUDIENCE: AUDIENCE,
+    JWKS_JSON: JSON.stringify(world.jwks),
+    SIGNER: 'local',
+    SIGNING_KEY_FILE: world.keyFile,
+    POWERTOOLS_METRICS_NAMESPACE: 'tokengate',
+  };
+  const envOf = (id: FunctionId): NodeJS.ProcessEnv => ({
+    ...baseEnv,
+    AWS_LAMBDA_FUNCTION_NAME: `tokengate-${id}`,
+    POWERTOOLS_SERVICE_NAME: `tokengate-${id}`,
+  });
+  const runner = join(ROOT, 'test/bench/cold-runner.mjs');
+
+  const processes = opts.quick ? 5 : 15;
+  const runs = new Map<FunctionId, Run[]>(ids.map((id) => [id, []]));
+  const nodeBaseline: number[] = [];
+  for (let k = -1; k < processes; k++) {
+    // k = -1: one untimed pass (file-system caches, the store's first requests)
+    const t = await runProcess(['-e', '0'], baseEnv);
+    if (k >= 0) nodeBaseline.push(t.wallMs);
+    for (const id of ids) {
+      const { stdout, wallMs } = await runProcess([runner, built.get(id)!.file, eventFiles.get(id)!], envOf(id));
+      const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+      if (!line) throw new Error(`${id}: no result from the cold-start runner:\n${stdout.slice(-2000)}`);
+      const r = JSON.parse(line.slice('BENCH_RESULT '.length)) as { initMs: number; firstMs: number; outcome: string };
+      if (k >= 0) runs.get(id)!.push({ initMs: r.initMs, firstMs: r.firstMs, wallMs, outcome: r.outcome });
+    }
+    if (k >= 0) opts.log(`  cold starts: ${k + 1}/${processes} processes of each function`);
+  }
+
+  const nodeBaselineMs = median(nodeBaseline);
+  const results = ids.map((id): BundleResult => {
+    const r = runs.get(id)!;
+    const b = built.get(id)!;
+    const cold = r.map((x) => x.initMs + x.firstMs);
+    const outcomes = [...new Set(r.map((x) => x.outcome))];
+    return {
+      id,
+      bytes: b.bytes,
+      gzipBytes: b.gzipBytes,
+      mapBytes: b.mapBytes,
+      initMs: median(r.map((x) => x.initMs)),
+      initSpread: spread(r.map((x) => x.initMs)),
+      firstMs: median(r.map((x) => x.firstMs)),
+      coldMs: median(cold),
+      coldSpread: spread(cold),
+      wallMinusNodeMs: median(r.map((x) => x.wallMs)) - nodeBaselineMs,
+      outcome: outcomes.join(' | '),
+      inputs: b.inputs,
+    };
+  });
+  return { bundling, processes, nodeBaselineMs, results };
+}
