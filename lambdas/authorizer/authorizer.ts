@@ -31,11 +31,11 @@ const unauthorized = (): Error => new Error('Unauthorized');
 
 /** `Bearer <jwt>` (scheme case-insensitive, RFC 7235) → the JWT. */
 export function tokenFromAuthorization(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length < 8) return undefined;
-  const space = value.indexOf(' ');
-  if (space !== 6 || value.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
-  const token = value.slice(7).trim();
-  return token === '' || token.includes(' ') ? undefined : token;
+  if (typeof value !== 'string' || value.length < 8 || value.charCodeAt(6) !== 32 /* ' ' */) return undefined;
+  // The common spelling without allocating; any other case of the scheme through the slow path.
+  if (!value.startsWith('Bearer') && value.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
+  // No trimming or space search: the verifier refuses anything but three base64url parts.
+  return value.slice(7);
 }
 
 export function createAuthorizer(deps: AuthorizerDeps) {
@@ -46,11 +46,11 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       if (token === undefined) throw new InvalidTokenError('malformed');
       const claims = deps.verifier.verify(token);
       await deps.revocation.assertLive(claims.sid, claims.sub);
-      const permissions = parseScope(claims.scope);
+      // The scope is parsed only when no policy for it is cached yet (permission sets repeat across callers).
       const result = deps.policy.build(
         event.methodArn,
         claims.sub,
-        permissions,
+        () => parseScope(claims.scope),
         { sub: claims.sub, scope: claims.scope, sid: claims.sid, jti: claims.jti },
         claims.scope,
       );

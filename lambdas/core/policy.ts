@@ -81,7 +81,8 @@ export class PolicyBuilder {
   build(
     methodArn: string,
     principalId: string,
-    permissions: readonly string[],
+    /** The caller's permissions, or a function producing them (called only when no policy is cached for `scopeKey`). */
+    permissions: readonly string[] | (() => readonly string[]),
     context: Record<string, string | number | boolean>,
     scopeKey?: string,
   ): AuthorizerPolicy {
@@ -92,11 +93,12 @@ export class PolicyBuilder {
       if (prefix === undefined) throw new Error('methodArn is not an execute-api ARN');
       this.lastPrefix = prefix;
     }
-    const key = scopeKey ?? permissions.join(' ');
+    const list = (): readonly string[] => (typeof permissions === 'function' ? permissions() : permissions);
+    const key = scopeKey ?? list().join(' ');
     let byScope = this.documents.get(prefix);
     let policyDocument = byScope?.get(key);
     if (policyDocument === undefined) {
-      const resources = this.allowedResources(prefix, permissions, key);
+      const resources = this.allowedResources(prefix, list(), key);
       const statement: PolicyStatement =
         resources.length > 0
           ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: Object.freeze([...resources]) as string[] }

@@ -3,11 +3,11 @@
  * built on aws-jwt-verify (reference-verifier.ts), over the corpus in lib/corpus.ts. Same verdict, same reason,
  * same claims, for every case. The benchmark runs the same check before it times anything.
  *
- * Run: node --import tsx --test test/bench/verify-crosscheck.test.ts
+ * Run: node test/run.mjs verify-crosscheck
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crosscheck, type Disagreement } from './lib/corpus.js';
+import { crosscheck, type Disagreement } from '../bench/lib/corpus.js';
 
 const verdict = (v: Disagreement['ours']) => (v.ok ? 'accepted' : `${v.errorClass}(${v.reason})`);
 const describe = (list: Disagreement[]) =>
