@@ -8,6 +8,7 @@ import { DependencyUnavailableError } from '../../core/errors.js';
 import type { SessionStatus, SessionStatusSource } from '../../core/ports.js';
 import { sessionKey, userKey } from './keys.js';
 import { credentialsFromEnv, LightDynamoClient } from './light-client.js';
+import { STATUS_NAMES, STATUS_PROJECTION, statusFromItems } from './session-status-items.js';
 
 interface AttributeValue {
   S?: string;
@@ -21,16 +22,6 @@ interface BatchGetOutput {
   UnprocessedKeys?: Record<string, { Keys?: Key[] } | undefined>;
 }
 
-const PROJECTION = '#pk, #username, #createdAt, #expiresAtMs, #revokedAt, #status, #sessionsValidAfter';
-const NAMES: Record<string, string> = Object.fromEntries(
-  [...PROJECTION.matchAll(/#([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => [m[0], m[1]!]),
-);
-
-const str = (item: Item, name: string): string | undefined => item[name]?.S;
-const num = (item: Item, name: string): number | undefined => {
-  const n = item[name]?.N;
-  return n === undefined ? undefined : Number(n);
-};
 const key = (k: { pk: string; sk: string }): Key => ({ pk: { S: k.pk }, sk: { S: k.sk } });
 
 export class LightSessionStatusSource implements SessionStatusSource {
@@ -50,7 +41,7 @@ export class LightSessionStatusSource implements SessionStatusSource {
       try {
         out = await this.client.call<BatchGetOutput>('BatchGetItem', {
           RequestItems: {
-            [this.tableName]: { Keys: request, ConsistentRead: true, ProjectionExpression: PROJECTION, ExpressionAttributeNames: NAMES },
+            [this.tableName]: { Keys: request, ConsistentRead: true, ProjectionExpression: STATUS_PROJECTION, ExpressionAttributeNames: STATUS_NAMES },
           },
         });
       } catch (err) {
@@ -61,25 +52,7 @@ export class LightSessionStatusSource implements SessionStatusSource {
     }
     if (request.length > 0) throw new DependencyUnavailableError('session status: keys left unprocessed');
 
-    const status: SessionStatus = {};
-    for (const item of items) {
-      const pk = str(item, 'pk');
-      if (pk === sk.pk) {
-        const revokedAt = num(item, 'revokedAt');
-        status.session = {
-          username: str(item, 'username') ?? '',
-          createdAt: num(item, 'createdAt') ?? 0,
-          expiresAt: num(item, 'expiresAtMs') ?? 0,
-          ...(revokedAt !== undefined ? { revokedAt } : {}),
-        };
-      } else if (pk === uk.pk) {
-        status.user = {
-          status: str(item, 'status') === 'active' ? 'active' : 'disabled',
-          sessionsValidAfter: num(item, 'sessionsValidAfter') ?? 0,
-        };
-      }
-    }
-    return status;
+    return statusFromItems(items, sk.pk, uk.pk);
   }
 }
 

@@ -2,10 +2,9 @@
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError } from '../../core/errors.js';
 import type { SessionStatus, SessionStatusSource } from '../../core/ports.js';
-import { type Item, guarded, key, names, num, str } from './client.js';
+import { type Item, guarded, key } from './client.js';
+import { STATUS_NAMES, STATUS_PROJECTION, statusFromItems } from './session-status-items.js';
 import { sessionKey, userKey } from './keys.js';
-
-const PROJECTION = '#pk, #username, #createdAt, #expiresAtMs, #revokedAt, #status, #sessionsValidAfter';
 
 export class DynamoSessionStatusSource implements SessionStatusSource {
   constructor(private readonly t: { client: DynamoDBClient; tableName: string }) {}
@@ -24,8 +23,8 @@ export class DynamoSessionStatusSource implements SessionStatusSource {
               [this.t.tableName]: {
                 Keys: request,
                 ConsistentRead: true,
-                ProjectionExpression: PROJECTION,
-                ExpressionAttributeNames: names(PROJECTION),
+                ProjectionExpression: STATUS_PROJECTION,
+                ExpressionAttributeNames: STATUS_NAMES,
               },
             },
           }),
@@ -36,24 +35,6 @@ export class DynamoSessionStatusSource implements SessionStatusSource {
     }
     if (request.length > 0) throw new DependencyUnavailableError('session status: keys left unprocessed');
 
-    const status: SessionStatus = {};
-    for (const item of items) {
-      const pk = str(item, 'pk');
-      if (pk === sk.pk) {
-        const revokedAt = num(item, 'revokedAt');
-        status.session = {
-          username: str(item, 'username') ?? '',
-          createdAt: num(item, 'createdAt') ?? 0,
-          expiresAt: num(item, 'expiresAtMs') ?? 0,
-          ...(revokedAt !== undefined ? { revokedAt } : {}),
-        };
-      } else if (pk === uk.pk) {
-        status.user = {
-          status: str(item, 'status') === 'active' ? 'active' : 'disabled',
-          sessionsValidAfter: num(item, 'sessionsValidAfter') ?? 0,
-        };
-      }
-    }
-    return status;
+    return statusFromItems(items, sk.pk, uk.pk);
   }
 }
