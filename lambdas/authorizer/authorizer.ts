@@ -11,7 +11,6 @@ import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 
 import type { AccessTokenVerifier } from '../core/access-token.js';
 import type { Clock } from '../core/clock.js';
 import { InvalidTokenError } from '../core/errors.js';
-import { parseScope } from '../core/permissions.js';
 import type { PolicyBuilder } from '../core/policy.js';
 import type { RevocationCheck } from '../core/revocation.js';
 
@@ -50,7 +49,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       const result = deps.policy.build(
         event.methodArn,
         claims.sub,
-        () => parseScope(claims.scope),
+        claims.scope,
         { sub: claims.sub, scope: claims.scope, sid: claims.sid, jti: claims.jti },
         claims.scope,
       );

@@ -5,7 +5,7 @@
  * called: API Gateway caches the authorizer's answer per token and re-evaluates it for other routes, so a
  * policy for `event.methodArn` alone would give spurious 403s on the next route. Path parameters become `*`.
  */
-import { grants } from './permissions.js';
+import { grants, parseScope } from './permissions.js';
 
 export interface PolicyRoute {
   readonly method: string;
@@ -81,8 +81,11 @@ export class PolicyBuilder {
   build(
     methodArn: string,
     principalId: string,
-    /** The caller's permissions, or a function producing them (called only when no policy is cached for `scopeKey`). */
-    permissions: readonly string[] | (() => readonly string[]),
+    /**
+     * The caller's permissions, or their space-separated `scope` string (parsed only when no policy for it is
+     * cached yet: permission sets repeat across callers, so the steady state parses nothing).
+     */
+    permissions: readonly string[] | string,
     context: Record<string, string | number | boolean>,
     scopeKey?: string,
   ): AuthorizerPolicy {
@@ -93,8 +96,8 @@ export class PolicyBuilder {
       if (prefix === undefined) throw new Error('methodArn is not an execute-api ARN');
       this.lastPrefix = prefix;
     }
-    const list = (): readonly string[] => (typeof permissions === 'function' ? permissions() : permissions);
-    const key = scopeKey ?? list().join(' ');
+    const list = (): readonly string[] => (typeof permissions === 'string' ? parseScope(permissions) : permissions);
+    const key = scopeKey ?? (typeof permissions === 'string' ? permissions : permissions.join(' '));
     let byScope = this.documents.get(prefix);
     let policyDocument = byScope?.get(key);
     if (policyDocument === undefined) {
