@@ -18,7 +18,10 @@ export interface LightDynamoOptions {
   /** Override (local store); default `https://dynamodb.<region>.amazonaws.com`. */
   endpoint?: string;
   credentials: AwsCredentials;
-  /** Per attempt. @default 2000 */
+  /**
+   * Per attempt. Two attempts must fit in the authorizer's 3 s Lambda timeout with room to answer, so that a
+   * hung store ends as our fail-closed error rather than a function timeout. @default 1000
+   */
   timeoutMs?: number;
   /** @default 2, as the SDK client of the other adapters */
   maxAttempts?: number;
@@ -75,7 +78,7 @@ export class LightDynamoClient {
     this.signer = new SigV4Signer(opts.credentials, opts.region, 'dynamodb');
     const agentOptions = { keepAlive: true, maxSockets: 50 };
     this.agent = this.secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
-    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.timeoutMs = opts.timeoutMs ?? 1000;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 2);
   }
 
