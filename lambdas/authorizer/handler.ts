@@ -9,14 +9,8 @@
  * honour Powertools' switches: POWERTOOLS_METRICS_DISABLED / POWERTOOLS_DEV, and the log level).
  * docs/BENCHMARKS.md has the measurements behind both choices.
  */
-import { routes } from '../../lib/routes.js';
-import { AccessTokenVerifier } from '../core/access-token.js';
-import { systemClock } from '../core/clock.js';
-import { jwksSetting, revocationConfig, tokenConfig } from '../core/config.js';
-import { PolicyBuilder } from '../core/policy.js';
-import { RevocationCheck } from '../core/revocation.js';
 import { lightSessionStatusFromEnv } from '../adapters/dynamo/light-session-status.js';
-import { createAuthorizer } from './authorizer.js';
+import { composeAuthorizer } from './compose.js';
 
 const env = process.env;
 const SERVICE = 'authorizer';
@@ -67,24 +61,9 @@ function logError(err: unknown): void {
   );
 }
 
-const tokens = tokenConfig(env);
-const rc = revocationConfig(env);
-
-export const handler = createAuthorizer({
-  verifier: new AccessTokenVerifier({
-    issuer: tokens.issuer,
-    audience: tokens.audience,
-    jwks: jwksSetting(env),
-    leewaySeconds: tokens.clockLeewaySeconds,
-    clock: systemClock,
-  }),
-  revocation: new RevocationCheck(lightSessionStatusFromEnv(env), systemClock, {
-    ttlMs: rc.cacheTtlSeconds * 1000,
-    maxEntries: rc.cacheMaxEntries,
-  }),
-  policy: new PolicyBuilder(routes),
-  clock: systemClock,
+export const handler = composeAuthorizer(env, {
+  source: lightSessionStatusFromEnv(env),
   count: (name) => counts.set(name, (counts.get(name) ?? 0) + 1),
   after: flushIfDue,
   onError: logError,
-});
+}).handler;

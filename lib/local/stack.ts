@@ -7,18 +7,16 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult } from 'aws-lambda';
 import { routes, type FunctionName } from '../routes.js';
 import { type Clock, systemClock } from '../../lambdas/core/clock.js';
-import { type Env, intSetting, optionalString, revocationConfig } from '../../lambdas/core/config.js';
-import { PolicyBuilder } from '../../lambdas/core/policy.js';
-import { RevocationCheck } from '../../lambdas/core/revocation.js';
+import { type Env, intSetting, optionalString } from '../../lambdas/core/config.js';
 import { UserAdmin } from '../../lambdas/core/users.js';
 import { AlreadyExistsError } from '../../lambdas/core/errors.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
 import { DynamoOrdersStore } from '../../lambdas/adapters/dynamo/orders-store.js';
-import { DynamoSessionStatusSource } from '../../lambdas/adapters/dynamo/session-status.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ensureTable } from '../../lambdas/adapters/dynamo/table.js';
 import type { DynamoTarget } from '../../lambdas/adapters/dynamo/client.js';
-import { createAuthorizer } from '../../lambdas/authorizer/authorizer.js';
+import { composeAuthorizer } from '../../lambdas/authorizer/compose.js';
+import { lightSessionStatusFromEnv } from '../../lambdas/adapters/dynamo/light-session-status.js';
 import { createJwksHandler } from '../../lambdas/jwks/app.js';
 import { createLoginHandler } from '../../lambdas/login/app.js';
 import { createLogoutHandler } from '../../lambdas/logout/app.js';
@@ -139,17 +137,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const loginObs = obs('login');
     const verifier = verifierFromEnv(env, clock);
     const auth = await authServiceFromEnv(env, loginObs, clock);
-    const rc = revocationConfig(env);
-    const revocation = new RevocationCheck(new DynamoSessionStatusSource(table), clock, {
-      ttlMs: rc.cacheTtlSeconds * 1000,
-      maxEntries: rc.cacheMaxEntries,
-    });
+    // The authorizer exactly as deployed: same composition, same light DynamoDB client, our clock.
+    const composed = composeAuthorizer(env, { source: lightSessionStatusFromEnv(env), clock });
+    const revocation = composed.revocation;
     handlers.login = createLoginHandler({ auth, obs: loginObs });
     handlers.refresh = createRefreshHandler({ auth, obs: obs('refresh') });
     handlers.logout = createLogoutHandler({ auth, verifier, obs: obs('logout') });
     handlers.jwks = createJwksHandler(JSON.parse(env.JWKS_JSON!));
     handlers.orders = createOrdersHandler({ orders: new DynamoOrdersStore(table), clock, obs: obs('orders') });
-    authorizer = createAuthorizer({ verifier, revocation, policy: new PolicyBuilder(routes), clock });
+    authorizer = composed.handler;
 
     if (!opts.inMemory) writeFileSync(endpointFile(dataDir), dynamo.endpoint + '\n');
 
