@@ -16,9 +16,9 @@
 import { randomBytes } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, type DynamoTarget } from '../lambdas/adapters/dynamo/client.js';
 import { DynamoUserStore } from '../lambdas/adapters/dynamo/user-store.js';
+import { createSdkDynamoCaller } from '../lambdas/adapters/dynamo/sdk-caller.js';
 import { ensureTable } from '../lambdas/adapters/dynamo/table.js';
 import { systemClock } from '../lambdas/core/clock.js';
 import { TokengateError } from '../lambdas/core/errors.js';
@@ -41,7 +41,7 @@ async function readStdin(): Promise<string> {
 async function reachable(endpoint: string): Promise<boolean> {
   const client = createDynamoClient({ region: 'local', endpoint });
   try {
-    await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(1000) });
+    await client.call('ListTables', { Limit: 1 });
     return true;
   } catch {
     return false;
@@ -54,7 +54,8 @@ async function openTarget(v: { table?: string; region?: string; endpoint?: strin
   if (v.table) {
     const region = v.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!region && !v.endpoint) throw new Error('--region (or AWS_REGION) is required with --table');
-    return { table: { client: createDynamoClient({ region: region ?? 'local', ...(v.endpoint ? { endpoint: v.endpoint } : {}) }), tableName: v.table } };
+    // The SDK here: a person's credentials come from profiles, SSO or a role, not only the environment.
+    return { table: { client: createSdkDynamoCaller({ region: region ?? 'local', ...(v.endpoint ? { endpoint: v.endpoint } : {}) }), tableName: v.table } };
   }
   const dataDir = resolve(process.env.LOCAL_DATA_DIR ?? '.local');
   const running = v.endpoint ?? runningEndpoint(dataDir);

@@ -21,7 +21,7 @@ import { intSetting } from './core/config.js';
 
 export function tableFromEnv(env: Env): DynamoTarget {
   const cfg = storeConfig(env);
-  return { client: createDynamoClient(cfg), tableName: cfg.tableName };
+  return { client: createDynamoClient(cfg, env), tableName: cfg.tableName };
 }
 
 export function verifierFromEnv(env: Env, clock: Clock = systemClock): AccessTokenVerifier {

@@ -9,7 +9,7 @@
  * honour Powertools' switches: POWERTOOLS_METRICS_DISABLED / POWERTOOLS_DEV, and the log level).
  * docs/BENCHMARKS.md has the measurements behind both choices.
  */
-import { lightSessionStatusFromEnv } from '../adapters/dynamo/light-session-status.js';
+import { sessionStatusFromEnv } from '../adapters/dynamo/session-status.js';
 import { composeAuthorizer } from './compose.js';
 
 const env = process.env;
@@ -62,7 +62,7 @@ function logError(err: unknown): void {
 }
 
 export const handler = composeAuthorizer(env, {
-  source: lightSessionStatusFromEnv(env),
+  source: sessionStatusFromEnv(env),
   count: (name) => counts.set(name, (counts.get(name) ?? 0) + 1),
   after: flushIfDue,
   onError: logError,

@@ -16,7 +16,7 @@ import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ensureTable } from '../../lambdas/adapters/dynamo/table.js';
 import type { DynamoTarget } from '../../lambdas/adapters/dynamo/client.js';
 import { composeAuthorizer } from '../../lambdas/authorizer/compose.js';
-import { lightSessionStatusFromEnv } from '../../lambdas/adapters/dynamo/light-session-status.js';
+import { sessionStatusFromEnv } from '../../lambdas/adapters/dynamo/session-status.js';
 import { createJwksHandler } from '../../lambdas/jwks/app.js';
 import { createLoginHandler } from '../../lambdas/login/app.js';
 import { createLogoutHandler } from '../../lambdas/logout/app.js';
@@ -138,7 +138,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const verifier = verifierFromEnv(env, clock);
     const auth = await authServiceFromEnv(env, loginObs, clock);
     // The authorizer exactly as deployed: same composition, same light DynamoDB client, our clock.
-    const composed = composeAuthorizer(env, { source: lightSessionStatusFromEnv(env), clock });
+    const composed = composeAuthorizer(env, { source: sessionStatusFromEnv(env), clock });
     const revocation = composed.revocation;
     handlers.login = createLoginHandler({ auth, obs: loginObs });
     handlers.refresh = createRefreshHandler({ auth, obs: obs('refresh') });

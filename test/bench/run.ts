@@ -132,7 +132,7 @@ async function main(): Promise<number> {
       ['total', fmt(lg.totalMsP50, 2)],
       ['password hash (scrypt)', fmt(lg.hashMsP50, 2)],
       ['everything but the hash', fmt(lg.nonHashMsP50, 2)],
-      [`  of which waiting on ${lg.storeCalls} store calls in ${lg.storeWaits} round trips (SDK + embedded store)`, fmt(lg.storeMsP50, 2)],
+      [`  of which waiting on ${lg.storeCalls} store calls in ${lg.storeWaits} round trips (light client + embedded store)`, fmt(lg.storeMsP50, 2)],
       ['  of which the rest (validation, throttle, ids, ES256 sign, response)', fmt(lg.restMsP50, 2)],
     ]),
   );

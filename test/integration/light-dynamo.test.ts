@@ -13,12 +13,13 @@ import { ManualClock } from '../../lambdas/core/clock.js';
 import { DependencyUnavailableError, ConfigError } from '../../lambdas/core/errors.js';
 import { RevocationCheck } from '../../lambdas/core/revocation.js';
 import type { SessionStatus, SessionStatusSource } from '../../lambdas/core/ports.js';
-import { DynamoSessionStatusSource } from '../../lambdas/adapters/dynamo/session-status.js';
 import { DynamoSessionStore } from '../../lambdas/adapters/dynamo/session-store.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { SigV4Signer } from '../../lambdas/adapters/dynamo/light-sigv4.js';
 import { credentialsFromEnv, LightDynamoClient, LightDynamoError } from '../../lambdas/adapters/dynamo/light-client.js';
-import { LightSessionStatusSource, lightSessionStatusFromEnv } from '../../lambdas/adapters/dynamo/light-session-status.js';
+import type { DynamoCaller } from '../../lambdas/adapters/dynamo/client.js';
+import { createSdkDynamoCaller } from '../../lambdas/adapters/dynamo/sdk-caller.js';
+import { DynamoSessionStatusSource, sessionStatusFromEnv } from '../../lambdas/adapters/dynamo/session-status.js';
 import { goodClaims, jwksOf, newTestKey, signEs256 } from '../helpers/jwt.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 
@@ -114,17 +115,20 @@ describe('credentials', () => {
 describe('against the embedded store', () => {
   let table: TestTable;
   let client: LightDynamoClient;
-  let light: LightSessionStatusSource;
+  let light: DynamoSessionStatusSource;
   let sdkSource: DynamoSessionStatusSource;
+  const sdk = (): DynamoCaller => sdkCaller!;
+  let sdkCaller: DynamoCaller | undefined;
   let sessions: DynamoSessionStore;
   let users: DynamoUserStore;
   const t0 = Date.UTC(2026, 0, 1);
 
   before(async () => {
     table = await startTestTable();
+    sdkCaller = createSdkDynamoCaller({ region: 'local', endpoint: table.endpoint });
     client = new LightDynamoClient({ region: 'local', endpoint: table.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    light = new LightSessionStatusSource(client, table.tableName);
-    sdkSource = new DynamoSessionStatusSource(table);
+    light = new DynamoSessionStatusSource({ client: client, tableName: table.tableName });
+    sdkSource = new DynamoSessionStatusSource({ client: sdk(), tableName: table.tableName });
     sessions = new DynamoSessionStore(table);
     users = new DynamoUserStore(table);
     await users.create({ username: 'alice', passwordHash: '$scrypt$x', permissions: [], status: 'active', createdAt: 0, sessionsValidAfter: 7 });
@@ -185,7 +189,7 @@ describe('against the embedded store', () => {
   });
 
   test('a missing table fails closed without a retry; a dead endpoint fails closed after one retry', async () => {
-    const other = new LightSessionStatusSource(client, 'no-such-table');
+    const other = new DynamoSessionStatusSource({ client: client, tableName: 'no-such-table' });
     const before = client.requests;
     await assert.rejects(other.lookup('s-live', 'alice'), (err: unknown) => {
       assert.ok(err instanceof DependencyUnavailableError);
@@ -195,7 +199,7 @@ describe('against the embedded store', () => {
     assert.equal(client.requests - before, 1);
 
     const dead = new LightDynamoClient({ region: 'local', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-    await assert.rejects(new LightSessionStatusSource(dead, 't').lookup('s', 'u'), DependencyUnavailableError);
+    await assert.rejects(new DynamoSessionStatusSource({ client: dead, tableName: 't' }).lookup('s', 'u'), DependencyUnavailableError);
     assert.equal(dead.requests, 2);
     dead.destroy();
   });
@@ -239,10 +243,9 @@ describe('against the embedded store', () => {
     }
   });
 
-  test('lightSessionStatusFromEnv reads TABLE_NAME, AWS_REGION and DYNAMODB_ENDPOINT', async () => {
-    const source = lightSessionStatusFromEnv({ TABLE_NAME: table.tableName, AWS_REGION: 'local', DYNAMODB_ENDPOINT: table.endpoint });
+  test('sessionStatusFromEnv reads TABLE_NAME, AWS_REGION and DYNAMODB_ENDPOINT', async () => {
+    const source = sessionStatusFromEnv({ TABLE_NAME: table.tableName, AWS_REGION: 'local', DYNAMODB_ENDPOINT: table.endpoint });
     assert.equal((await source.lookup('s-live', 'alice')).session?.username, 'alice');
-    (source.client as LightDynamoClient).destroy();
   });
 });
 
@@ -287,7 +290,7 @@ describe('against a scripted endpoint', () => {
       }),
       reply(200, { Responses: { t: [item('USER#u', { status: { S: 'active' }, sessionsValidAfter: { N: '1' } })] }, UnprocessedKeys: {} }),
     ];
-    const status = await new LightSessionStatusSource(client, 't').lookup('s', 'u');
+    const status = await new DynamoSessionStatusSource({ client: client, tableName: 't' }).lookup('s', 'u');
     assert.deepEqual(status, { session: { username: 'u', createdAt: 5, expiresAt: 99 }, user: { status: 'active', sessionsValidAfter: 1 } });
     assert.equal(client.requests, 3);
     assert.ok(seen.every((s) => s.target === 'DynamoDB_20120810.BatchGetItem'));
@@ -301,7 +304,7 @@ describe('against a scripted endpoint', () => {
     const client = new LightDynamoClient({ region: 'local', endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, timeoutMs: 150 });
     const unprocessed = reply(200, { Responses: { t: [] }, UnprocessedKeys: { t: { Keys: [{ pk: { S: 'USER#u' }, sk: { S: 'PROFILE' } }] } } });
     script = [unprocessed, unprocessed, unprocessed];
-    await assert.rejects(new LightSessionStatusSource(client, 't').lookup('s', 'u'), DependencyUnavailableError);
+    await assert.rejects(new DynamoSessionStatusSource({ client: client, tableName: 't' }).lookup('s', 'u'), DependencyUnavailableError);
 
     script = [reply(400, { __type: 'com.amazon.coral.validate#ValidationException', message: 'bad' })];
     await assert.rejects(client.call('BatchGetItem', {}), (err: unknown) => err instanceof LightDynamoError && err.name === 'ValidationException' && !err.retryable);
@@ -310,7 +313,7 @@ describe('against a scripted endpoint', () => {
     script = [silent, silent];
     const started = Date.now();
     const before = client.requests;
-    await assert.rejects(new LightSessionStatusSource(client, 't').lookup('s', 'u'), (err: unknown) => {
+    await assert.rejects(new DynamoSessionStatusSource({ client: client, tableName: 't' }).lookup('s', 'u'), (err: unknown) => {
       assert.ok(err instanceof DependencyUnavailableError);
       assert.match(err.message, /TimeoutError/);
       return true;

@@ -9,7 +9,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { createDynamoClient } from '../../lambdas/adapters/dynamo/client.js';
 import { DynamoSessionStatusSource } from '../../lambdas/adapters/dynamo/session-status.js';
@@ -39,14 +38,12 @@ const INVALID_GRANT = { error: 'invalid_grant' };
 
 /** Every item of the table that belongs to session `sid` (the session row and all its refresh-token rows). */
 async function itemsOfSession(h: TestStack, sid: string) {
-  const out = await h.table.client.send(
-    new ScanCommand({
-      TableName: h.table.tableName,
-      FilterExpression: '#sid = :sid',
-      ExpressionAttributeNames: { '#sid': 'sid' },
-      ExpressionAttributeValues: { ':sid': { S: sid } },
-    }),
-  );
+  const out = await h.table.client.call('Scan', {
+    TableName: h.table.tableName,
+    FilterExpression: '#sid = :sid',
+    ExpressionAttributeNames: { '#sid': 'sid' },
+    ExpressionAttributeValues: { ':sid': { S: sid } },
+  });
   const items = out.Items ?? [];
   return {
     refreshRows: items.filter((i) => i.pk?.S?.startsWith('REFRESH')),

@@ -1,20 +1,56 @@
-/** One DynamoDB client per cold start, plus the small attribute helpers the stores share. */
-import { DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+/**
+ * The DynamoDB seam of the stores: one JSON call per operation, with the request and answer shapes of the
+ * DynamoDB API. The Lambdas and local mode use the light SigV4 client (no AWS SDK on any cold path); the admin
+ * CLI uses the SDK for its credential chain (sdk-caller.ts). Plus the attribute helpers the stores share.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError } from '../../core/errors.js';
+import { credentialsFromEnv, LightDynamoClient } from './light-client.js';
+
+export type DynamoOperation =
+  | 'GetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'Query'
+  | 'Scan'
+  | 'BatchGetItem'
+  | 'DescribeTable'
+  | 'CreateTable'
+  | 'ListTables';
+
+export interface DynamoCaller {
+  /** Sends `input` as `operation`; rejects with an error whose `name` is DynamoDB's error type. */
+  call<T = DynamoOutput>(operation: DynamoOperation, input: object, options?: { abortSignal?: AbortSignal }): Promise<T>;
+  /** Closes idle connections. */
+  destroy(): void;
+}
 
 export interface DynamoTarget {
-  client: DynamoDBClient;
+  client: DynamoCaller;
   tableName: string;
 }
 
-export function createDynamoClient(cfg: { region: string; endpoint?: string }): DynamoDBClient {
-  return new DynamoDBClient({
+/** The parts of DynamoDB's answers the stores read. */
+export interface DynamoOutput {
+  Item?: Item;
+  Items?: Item[];
+  Attributes?: Item;
+  LastEvaluatedKey?: Item;
+}
+
+/**
+ * The light client, one per cold start: credentials from the environment (a Lambda function always has its
+ * role's there); a local endpoint (the embedded store) accepts any.
+ */
+export function createDynamoClient(
+  cfg: { region: string; endpoint?: string },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): DynamoCaller {
+  return new LightDynamoClient({
     region: cfg.region,
-    maxAttempts: 2,
-    ...(cfg.endpoint
-      ? // The embedded store accepts any credentials; fixed ones keep local mode independent of ~/.aws.
-        { endpoint: cfg.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
+    ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
+    credentials: cfg.endpoint ? { accessKeyId: 'local', secretAccessKey: 'local' } : credentialsFromEnv(env, false),
   });
 }
 

@@ -1,5 +1,4 @@
 /** The demo service's data: ORDERS#<sub> / ORDER#<id>. Each caller sees their own orders. */
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, num, S, str } from './client.js';
 import { ORDERS_PREFIX } from './keys.js';
 
@@ -28,14 +27,13 @@ export class DynamoOrdersStore {
 
   async list(owner: string): Promise<Order[]> {
     const out = await guarded('list orders', () =>
-      this.t.client.send(
-        new QueryCommand({
+      this.t.client.call('Query', {
           TableName: this.t.tableName,
           KeyConditionExpression: '#pk = :pk',
           ExpressionAttributeNames: names('#pk'),
           ExpressionAttributeValues: { ':pk': S(ORDERS_PREFIX + owner) },
           Limit: 100,
-        }),
+        },
       ),
     );
     return (out.Items ?? []).map(fromItem);
@@ -43,15 +41,14 @@ export class DynamoOrdersStore {
 
   async get(owner: string, id: string): Promise<Order | undefined> {
     const out = await guarded('get order', () =>
-      this.t.client.send(new GetItemCommand({ TableName: this.t.tableName, Key: this.k(owner, id) })),
+      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.k(owner, id) }),
     );
     return out.Item ? fromItem(out.Item) : undefined;
   }
 
   async put(order: Order): Promise<void> {
     await guarded('put order', () =>
-      this.t.client.send(
-        new PutItemCommand({
+      this.t.client.call('PutItem', {
           TableName: this.t.tableName,
           Item: {
             ...this.k(order.owner, order.id),
@@ -63,7 +60,7 @@ export class DynamoOrdersStore {
           },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: names('#pk'),
-        }),
+        },
       ),
     );
   }
@@ -72,8 +69,7 @@ export class DynamoOrdersStore {
   async delete(owner: string, id: string): Promise<boolean> {
     try {
       await guarded('delete order', () =>
-        this.t.client.send(
-          new DeleteItemCommand({ TableName: this.t.tableName, Key: this.k(owner, id), ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: names('#pk') }),
+        this.t.client.call('DeleteItem', { TableName: this.t.tableName, Key: this.k(owner, id), ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: names('#pk') },
         ),
       );
       return true;

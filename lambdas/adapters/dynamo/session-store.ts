@@ -2,7 +2,6 @@
  * SessionStore over DynamoDB: SESSION#<sid> / META and REFRESH#<sha256> / META.
  * Every change is a single conditional write; the rules live in the condition expressions.
  */
-import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { AlreadyExistsError } from '../../core/errors.js';
 import type { RefreshTokenRecord, SessionRecord, SessionStore } from '../../core/ports.js';
 import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, num, S, str, ttlSeconds } from './client.js';
@@ -53,13 +52,12 @@ export class DynamoSessionStore implements SessionStore {
   private async putNew(what: string, item: Item): Promise<void> {
     try {
       await guarded(what, () =>
-        this.t.client.send(
-          new PutItemCommand({
+        this.t.client.call('PutItem', {
             TableName: this.t.tableName,
             Item: item,
             ConditionExpression: 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: names('#pk'),
-          }),
+          },
         ),
       );
     } catch (err) {
@@ -100,14 +98,14 @@ export class DynamoSessionStore implements SessionStore {
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
     const out = await guarded('get session', () =>
-      this.t.client.send(new GetItemCommand({ TableName: this.t.tableName, Key: this.sKey(sid), ConsistentRead: true })),
+      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.sKey(sid), ConsistentRead: true }),
     );
     return out.Item ? sessionFromItem(out.Item) : undefined;
   }
 
   async getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
     const out = await guarded('get refresh token', () =>
-      this.t.client.send(new GetItemCommand({ TableName: this.t.tableName, Key: this.rKey(hash), ConsistentRead: true })),
+      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.rKey(hash), ConsistentRead: true }),
     );
     return out.Item ? refreshFromItem(hash, out.Item) : undefined;
   }
@@ -115,15 +113,14 @@ export class DynamoSessionStore implements SessionStore {
   async claimRefreshToken(hash: string, at: number): Promise<boolean> {
     try {
       await guarded('claim refresh token', () =>
-        this.t.client.send(
-          new UpdateItemCommand({
+        this.t.client.call('UpdateItem', {
             TableName: this.t.tableName,
             Key: this.rKey(hash),
             UpdateExpression: 'SET #usedAt = :at',
             ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#usedAt)',
             ExpressionAttributeNames: names('#usedAt #pk'),
             ExpressionAttributeValues: { ':at': N(at) },
-          }),
+          },
         ),
       );
       return true;
@@ -138,15 +135,14 @@ export class DynamoSessionStore implements SessionStore {
     await this.putNew('store rotated refresh token', this.refreshItem(next));
     try {
       await guarded('rotate session', () =>
-        this.t.client.send(
-          new UpdateItemCommand({
+        this.t.client.call('UpdateItem', {
             TableName: this.t.tableName,
             Key: this.sKey(sid),
             UpdateExpression: 'SET #generation = :next, #refreshHash = :h',
             ConditionExpression: 'attribute_exists(#pk) AND #generation = :from',
             ExpressionAttributeNames: names('#generation #refreshHash #pk'),
             ExpressionAttributeValues: { ':from': N(from), ':next': N(from + 1), ':h': S(next.hash) },
-          }),
+          },
         ),
       );
       return true;
@@ -159,8 +155,7 @@ export class DynamoSessionStore implements SessionStore {
   async revoke(sid: string, at: number): Promise<void> {
     try {
       await guarded('revoke session', () =>
-        this.t.client.send(
-          new UpdateItemCommand({
+        this.t.client.call('UpdateItem', {
             TableName: this.t.tableName,
             Key: this.sKey(sid),
             UpdateExpression: 'SET #revokedAt = :at',
@@ -168,7 +163,7 @@ export class DynamoSessionStore implements SessionStore {
             // Keep the first revocation time; a missing session is already as revoked as it gets.
             ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#revokedAt)',
             ExpressionAttributeValues: { ':at': N(at) },
-          }),
+          },
         ),
       );
     } catch (err) {

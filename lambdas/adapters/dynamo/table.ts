@@ -1,41 +1,35 @@
 /** Creates the table where it does not exist yet: local mode and tests (the CDK stack owns it in the cloud). */
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  ResourceInUseException,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoCaller } from './client.js';
 
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<'created' | 'existed'> {
+const named = (err: unknown, name: string): boolean => (err as { name?: string })?.name === name;
+
+export async function ensureTable(client: DynamoCaller, tableName: string): Promise<'created' | 'existed'> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    await client.call('DescribeTable', { TableName: tableName });
     return 'existed';
   } catch (err) {
-    if (!(err instanceof ResourceNotFoundException)) throw err;
+    if (!named(err, 'ResourceNotFoundException')) throw err;
   }
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await client.call('CreateTable', {
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
   } catch (err) {
-    if (err instanceof ResourceInUseException) return 'existed';
+    if (named(err, 'ResourceInUseException')) return 'existed';
     throw err;
   }
   // The embedded store creates tables asynchronously; wait until ACTIVE.
   for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const d = await client.call<{ Table?: { TableStatus?: string } }>('DescribeTable', { TableName: tableName });
     if (d.Table?.TableStatus === 'ACTIVE') return 'created';
     await new Promise((r) => setTimeout(r, 10));
   }

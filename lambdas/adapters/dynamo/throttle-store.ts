@@ -1,5 +1,4 @@
 /** ThrottleStore over DynamoDB: THROTTLE#<name> / META, updated with atomic ADD. */
-import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError } from '../../core/errors.js';
 import type { ThrottleRecord, ThrottleStore } from '../../core/ports.js';
 import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, num, ttlSeconds } from './client.js';
@@ -22,7 +21,7 @@ export class DynamoThrottleStore implements ThrottleStore {
 
   async get(name: string): Promise<ThrottleRecord | undefined> {
     const out = await guarded('get throttle', () =>
-      this.t.client.send(new GetItemCommand({ TableName: this.t.tableName, Key: this.k(name), ConsistentRead: true })),
+      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.k(name), ConsistentRead: true }),
     );
     if (!out.Item) return undefined;
     return fromItem(name, out.Item);
@@ -33,8 +32,7 @@ export class DynamoThrottleStore implements ThrottleStore {
     const values = { ':one': N(1), ':e': N(expiresAt), ':ttl': N(ttlSeconds(expiresAt)), ':now': N(now) };
     const send = (fresh: boolean) =>
       guarded('record failure', () =>
-        this.t.client.send(
-          new UpdateItemCommand({
+        this.t.client.call('UpdateItem', {
             TableName: this.t.tableName,
             Key: this.k(name),
             // Counting continues only on a record that has not expired (real DynamoDB deletes expired items
@@ -46,7 +44,7 @@ export class DynamoThrottleStore implements ThrottleStore {
             ExpressionAttributeNames: fresh ? names('#failures #lockedUntil #expiresAtMs #expiresAt #pk') : names('#failures #expiresAtMs #expiresAt #pk'),
             ExpressionAttributeValues: fresh ? { ...values, ':zero': N(0) } : values,
             ReturnValues: 'ALL_NEW',
-          }),
+          },
         ),
       );
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -62,21 +60,20 @@ export class DynamoThrottleStore implements ThrottleStore {
 
   async lock(name: string, until: number): Promise<void> {
     await guarded('lock', () =>
-      this.t.client.send(
-        new UpdateItemCommand({
+      this.t.client.call('UpdateItem', {
           TableName: this.t.tableName,
           Key: this.k(name),
           UpdateExpression: 'SET #lockedUntil = :u',
           ExpressionAttributeNames: names('#lockedUntil'),
           ExpressionAttributeValues: { ':u': N(until) },
-        }),
+        },
       ),
     );
   }
 
   async clear(name: string): Promise<void> {
     await guarded('clear throttle', () =>
-      this.t.client.send(new DeleteItemCommand({ TableName: this.t.tableName, Key: this.k(name) })),
+      this.t.client.call('DeleteItem', { TableName: this.t.tableName, Key: this.k(name) }),
     );
   }
 }

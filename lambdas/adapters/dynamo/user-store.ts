@@ -1,5 +1,4 @@
 /** UserStore over DynamoDB: USER#<name> / PROFILE. */
-import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.js';
 import type { UserRecord, UserStatus, UserStore } from '../../core/ports.js';
 import { type DynamoTarget, type Item, guarded, isConditionFailed, key, L, list, N, names, num, S, str } from './client.js';
@@ -29,7 +28,7 @@ export class DynamoUserStore implements UserStore {
 
   async get(username: string): Promise<UserRecord | undefined> {
     const out = await guarded('get user', () =>
-      this.t.client.send(new GetItemCommand({ TableName: this.t.tableName, Key: this.k(username), ConsistentRead: true })),
+      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.k(username), ConsistentRead: true }),
     );
     return out.Item ? userFromItem(out.Item) : undefined;
   }
@@ -37,8 +36,7 @@ export class DynamoUserStore implements UserStore {
   async create(user: UserRecord): Promise<void> {
     try {
       await guarded('create user', () =>
-        this.t.client.send(
-          new PutItemCommand({
+        this.t.client.call('PutItem', {
             TableName: this.t.tableName,
             Item: {
               ...this.k(user.username),
@@ -51,7 +49,7 @@ export class DynamoUserStore implements UserStore {
             },
             ConditionExpression: 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: names('#pk'),
-          }),
+          },
         ),
       );
     } catch (err) {
@@ -64,15 +62,14 @@ export class DynamoUserStore implements UserStore {
   private async update(username: string, what: string, expr: string, values: Item): Promise<void> {
     try {
       await guarded(what, () =>
-        this.t.client.send(
-          new UpdateItemCommand({
+        this.t.client.call('UpdateItem', {
             TableName: this.t.tableName,
             Key: this.k(username),
             UpdateExpression: expr,
             ConditionExpression: 'attribute_exists(#pk)',
             ExpressionAttributeNames: names(expr, 'attribute_exists(#pk)'),
             ExpressionAttributeValues: values,
-          }),
+          },
         ),
       );
     } catch (err) {
@@ -105,14 +102,13 @@ export class DynamoUserStore implements UserStore {
     let start: Item | undefined;
     do {
       const out = await guarded('list users', () =>
-        this.t.client.send(
-          new ScanCommand({
+        this.t.client.call('Scan', {
             TableName: this.t.tableName,
             FilterExpression: 'begins_with(#pk, :p)',
             ExpressionAttributeNames: names('#pk'),
             ExpressionAttributeValues: { ':p': S(USER_PREFIX) },
             ExclusiveStartKey: start,
-          }),
+          },
         ),
       );
       for (const item of out.Items ?? []) {

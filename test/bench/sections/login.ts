@@ -12,7 +12,7 @@ import { sessionConfig, throttleConfig } from '../../../lambdas/core/config.js';
 import { OWASP_SCRYPT, PasswordHasher } from '../../../lambdas/core/passwords.js';
 import { AuthService } from '../../../lambdas/core/sessions.js';
 import { LoginThrottle } from '../../../lambdas/core/throttle.js';
-import { createDynamoClient } from '../../../lambdas/adapters/dynamo/client.js';
+import { createDynamoClient, type DynamoCaller } from '../../../lambdas/adapters/dynamo/client.js';
 import { DynamoSessionStore } from '../../../lambdas/adapters/dynamo/session-store.js';
 import { DynamoThrottleStore } from '../../../lambdas/adapters/dynamo/throttle-store.js';
 import { DynamoUserStore } from '../../../lambdas/adapters/dynamo/user-store.js';
@@ -50,7 +50,7 @@ export interface LoginResults {
 
 export async function benchLogin(world: World, opts: { quick: boolean }): Promise<LoginResults> {
   const client = createDynamoClient({ region: 'local', endpoint: world.endpoint });
-  onCleanup('login sdk client', () => client.destroy());
+  onCleanup('login store client', () => client.destroy());
   // Time spent waiting on the store: the union of the intervals in which at least one call is in flight (the
   // login issues independent calls together), and how many such waits (round trips of latency) there are.
   let storeMs = 0;
@@ -58,20 +58,23 @@ export async function benchLogin(world: World, opts: { quick: boolean }): Promis
   let storeWaits = 0;
   let inFlight = 0;
   let waitStart = 0;
-  const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
-  (client as unknown as { send: (...args: unknown[]) => Promise<unknown> }).send = async (...args: unknown[]) => {
+  const call = client.call.bind(client);
+  const counting: DynamoCaller = {
+    destroy: () => client.destroy(),
+    call: async <T>(...args: Parameters<DynamoCaller['call']>): Promise<T> => {
     storeCalls++;
     if (inFlight++ === 0) {
       waitStart = performance.now();
       storeWaits++;
     }
     try {
-      return await send(...args);
+      return await call<T>(...args);
     } finally {
       if (--inFlight === 0) storeMs += performance.now() - waitStart;
     }
+    },
   };
-  const table = { client, tableName: TABLE };
+  const table = { client: counting, tableName: TABLE };
   const obs = createObservability('login', { publishMetrics: false });
   const hasher = new TimedHasher(OWASP_SCRYPT);
   const auth = new AuthService({

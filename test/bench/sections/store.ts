@@ -5,7 +5,6 @@
  * - repeated: 1,000 requests with one token;
  * - the anchor (aws-jwt-verify + GetItem per request) on the mixed workload.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { routes } from '../../../lib/routes.js';
 import { AccessTokenVerifier } from '../../../lambdas/core/access-token.js';
@@ -13,7 +12,8 @@ import { systemClock } from '../../../lambdas/core/clock.js';
 import { PolicyBuilder } from '../../../lambdas/core/policy.js';
 import { RevocationCheck } from '../../../lambdas/core/revocation.js';
 import { LightDynamoClient } from '../../../lambdas/adapters/dynamo/light-client.js';
-import { LightSessionStatusSource } from '../../../lambdas/adapters/dynamo/light-session-status.js';
+import { createSdkDynamoCaller } from '../../../lambdas/adapters/dynamo/sdk-caller.js';
+import { DynamoSessionStatusSource } from '../../../lambdas/adapters/dynamo/session-status.js';
 import { createAuthorizer } from '../../../lambdas/authorizer/authorizer.js';
 import { median, rng, shuffle } from '../lib/stats.js';
 import { AUDIENCE, ISSUER, METHOD_ARN, TABLE, type World } from '../lib/world.js';
@@ -44,7 +44,7 @@ export async function benchStore(world: World): Promise<StoreResults> {
   // A fresh container each: the authorizer exactly as lambdas/authorizer/handler.ts composes it, with its defaults.
   const container = () => {
     const client = new LightDynamoClient({ region: 'us-east-1', endpoint: world.countingEndpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-    const revocation = new RevocationCheck(new LightSessionStatusSource(client, TABLE), systemClock, { ttlMs: 30_000, maxEntries: 10_000 });
+    const revocation = new RevocationCheck(new DynamoSessionStatusSource({ client: client, tableName: TABLE }), systemClock, { ttlMs: 30_000, maxEntries: 10_000 });
     const handler = createAuthorizer({
       verifier: new AccessTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: world.jwks, leewaySeconds: 5, clock: systemClock }),
       revocation,
@@ -95,12 +95,13 @@ export async function benchStore(world: World): Promise<StoreResults> {
   // What one store call costs in this process, SDK vs light client (alternating, same item, same store).
   const light = new LightDynamoClient({ region: 'us-east-1', endpoint: world.endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const input = { TableName: TABLE, Key: { pk: { S: `SESSION#${sessions[0]!.sid}` }, sk: { S: 'META' } }, ConsistentRead: true };
+  const sdk = createSdkDynamoCaller({ region: 'us-east-1', endpoint: world.endpoint });
   const sdkMs: number[] = [];
   const lightMs: number[] = [];
   const samples = 200;
   for (let i = -20; i < samples; i++) {
     let t0 = performance.now();
-    await world.table.client.send(new GetItemCommand(input));
+    await sdk.call('GetItem', input);
     const a = performance.now() - t0;
     t0 = performance.now();
     await light.call('GetItem', input);
@@ -111,6 +112,7 @@ export async function benchStore(world: World): Promise<StoreResults> {
     }
   }
   light.destroy();
+  sdk.destroy();
 
   return {
     getItemMs: { sdk: median(sdkMs), light: median(lightMs), samples },

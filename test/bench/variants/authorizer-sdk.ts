@@ -1,10 +1,10 @@
 /**
  * Benchmark variant (section 2): the authorizer composed exactly as lambdas/authorizer/handler.ts does it, but
- * with the session lookup through @aws-sdk/client-dynamodb (adapters/dynamo/session-status.ts, the previous
- * design). Set beside the real handler, it isolates what the choice of DynamoDB client costs at cold start.
+ * with the session lookup through @aws-sdk/client-dynamodb (adapters/dynamo/sdk-caller.ts, what the admin CLI
+ * uses; the Lambdas used it before). Set beside the real handler, it isolates what the choice of DynamoDB client costs at cold start.
  */
 import { storeConfig } from '../../../lambdas/core/config.js';
-import { createDynamoClient } from '../../../lambdas/adapters/dynamo/client.js';
+import { createSdkDynamoCaller } from '../../../lambdas/adapters/dynamo/sdk-caller.js';
 import { DynamoSessionStatusSource } from '../../../lambdas/adapters/dynamo/session-status.js';
 import { composeAuthorizer } from '../../../lambdas/authorizer/compose.js';
 
@@ -12,6 +12,6 @@ const store = storeConfig(process.env);
 const counts = new Map<string, number>();
 
 export const handler = composeAuthorizer(process.env, {
-  source: new DynamoSessionStatusSource({ client: createDynamoClient(store), tableName: store.tableName }),
+  source: new DynamoSessionStatusSource({ client: createSdkDynamoCaller(store), tableName: store.tableName }),
   count: (name) => counts.set(name, (counts.get(name) ?? 0) + 1),
 }).handler;
