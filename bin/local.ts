@@ -10,7 +10,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const started = Date.now();
 const quiet = process.env.ACCESS_LOG === 'off';
-const stack = await startLocalStack({ log: quiet ? undefined : (line) => process.stdout.write(line + '\n') }).catch((err: unknown) => {
+// Errors by class and message (plus their cause's), never the request: it may carry tokens or passwords.
+const describe = (err: unknown): string => {
+  const e = err as Error | undefined;
+  const cause = e?.cause as Error | undefined;
+  return `${e?.name}: ${e?.message}${cause ? ` (cause: ${cause.name}: ${cause.message})` : ''}`;
+};
+const stack = await startLocalStack({
+  log: quiet ? undefined : (line) => process.stdout.write(line + '\n'),
+  onFunctionError: (err, fn) => console.error(`[${fn}] ${describe(err)}`),
+}).catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE') console.error(`Port ${process.env.PORT ?? 3000} is in use: set PORT to another one.`);
   else if (/LOCK|lock/.test(String(e?.message))) console.error('Another `npm start` uses this LOCAL_DATA_DIR: stop it or set LOCAL_DATA_DIR.');

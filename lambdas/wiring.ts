@@ -3,9 +3,19 @@
  * local mode differ only here (which Signer, which DynamoDB endpoint); handlers and domain are the same.
  * Invalid configuration throws at init, so a misconfigured function fails its cold start, not a request.
  */
-import { AccessTokenIssuer, AccessTokenVerifier } from './core/access-token.js';
+import { AccessTokenIssuer } from './core/access-token.js';
 import { type Clock, systemClock } from './core/clock.js';
-import { type Env, jwksSetting, optionalString, requireString, sessionConfig, storeConfig, throttleConfig, tokenConfig } from './core/config.js';
+import {
+  type Env,
+  intSetting,
+  jwksSetting,
+  optionalString,
+  requireString,
+  sessionConfig,
+  storeConfig,
+  throttleConfig,
+  tokenConfig,
+} from './core/config.js';
 import { ConfigError } from './core/errors.js';
 import { PasswordHasher, OWASP_SCRYPT } from './core/passwords.js';
 import type { Signer } from './core/ports.js';
@@ -17,22 +27,12 @@ import { DynamoThrottleStore } from './adapters/dynamo/throttle-store.js';
 import { DynamoUserStore } from './adapters/dynamo/user-store.js';
 import { LocalKeySigner } from './adapters/local-signer.js';
 import { authEventsTo, type Observability } from './observability.js';
-import { intSetting } from './core/config.js';
+
+export { verifierFromEnv } from './core/access-token.js';
 
 export function tableFromEnv(env: Env): DynamoTarget {
   const cfg = storeConfig(env);
   return { client: createDynamoClient(cfg, env), tableName: cfg.tableName };
-}
-
-export function verifierFromEnv(env: Env, clock: Clock = systemClock): AccessTokenVerifier {
-  const t = tokenConfig(env);
-  return new AccessTokenVerifier({
-    issuer: t.issuer,
-    audience: t.audience,
-    jwks: jwksSetting(env),
-    leewaySeconds: t.clockLeewaySeconds,
-    clock,
-  });
 }
 
 /** scrypt cost from PASSWORD_SCRYPT_LN (default OWASP's 17; tests may lower it, never below 14). */
@@ -44,8 +44,7 @@ export async function signerFromEnv(env: Env): Promise<Signer> {
   const kind = requireString(env, 'SIGNER');
   const published = optionalString(env, 'JWKS_JSON') ? jwksSetting(env).keys : [];
   if (kind === 'local') {
-    const signer = LocalKeySigner.fromFile(requireString(env, 'SIGNING_KEY_FILE'), published);
-    return signer;
+    return LocalKeySigner.fromFile(requireString(env, 'SIGNING_KEY_FILE'), published);
   }
   if (kind === 'kms') {
     const { signerFromKmsEnv } = await import('./adapters/kms-wiring.js');

@@ -45,14 +45,13 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       if (token === undefined) throw new InvalidTokenError('malformed');
       const claims = deps.verifier.verify(token);
       await deps.revocation.assertLive(claims.sid, claims.sub);
-      // The scope is parsed only when no policy for it is cached yet (permission sets repeat across callers).
-      const result = deps.policy.build(
-        event.methodArn,
-        claims.sub,
-        claims.scope,
-        { sub: claims.sub, scope: claims.scope, sid: claims.sid, jti: claims.jti },
-        claims.scope,
-      );
+      // The scope string goes to the policy builder as is: it is parsed only when no policy for it is cached.
+      const result = deps.policy.build(event.methodArn, claims.sub, claims.scope, {
+        sub: claims.sub,
+        scope: claims.scope,
+        sid: claims.sid,
+        jti: claims.jti,
+      });
       count(result.policyDocument.Statement[0]?.Effect === 'Allow' ? 'AuthorizerAllow' : 'AuthorizerDeny');
       return result;
     } catch (err) {

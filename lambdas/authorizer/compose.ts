@@ -4,9 +4,9 @@
  * No SDK import: the source is given.
  */
 import { routes } from '../../lib/routes.js';
-import { AccessTokenVerifier } from '../core/access-token.js';
+import { verifierFromEnv } from '../core/access-token.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { type Env, jwksSetting, revocationConfig, tokenConfig } from '../core/config.js';
+import { type Env, revocationConfig } from '../core/config.js';
 import { PolicyBuilder } from '../core/policy.js';
 import type { SessionStatusSource } from '../core/ports.js';
 import { RevocationCheck } from '../core/revocation.js';
@@ -19,17 +19,10 @@ export interface ComposeOptions extends Pick<AuthorizerDeps, 'count' | 'after' |
 
 export function composeAuthorizer(env: Env, opts: ComposeOptions) {
   const clock = opts.clock ?? systemClock;
-  const tokens = tokenConfig(env);
   const rc = revocationConfig(env);
   const revocation = new RevocationCheck(opts.source, clock, { ttlMs: rc.cacheTtlSeconds * 1000, maxEntries: rc.cacheMaxEntries });
   const handler = createAuthorizer({
-    verifier: new AccessTokenVerifier({
-      issuer: tokens.issuer,
-      audience: tokens.audience,
-      jwks: jwksSetting(env),
-      leewaySeconds: tokens.clockLeewaySeconds,
-      clock,
-    }),
+    verifier: verifierFromEnv(env, clock),
     revocation,
     policy: new PolicyBuilder(routes),
     clock,

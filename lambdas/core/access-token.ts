@@ -18,7 +18,8 @@
  */
 import { randomUUID, createVerify, verify as cryptoVerify, type KeyObject, createPublicKey } from 'node:crypto';
 import { safeJsonParse } from 'aws-jwt-verify/safe-json-parse';
-import type { Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
+import { type Env, jwksSetting, tokenConfig } from './config.js';
 import { InvalidTokenError, type TokenRejection } from './errors.js';
 import type { Jwks, PublicJwk, Signer } from './ports.js';
 
@@ -316,4 +317,10 @@ function otherAlgorithm(alg: string, input: string, signature: string, key: { ke
   } catch {
     throw malformed();
   }
+}
+
+/** The verifier from its environment (TOKEN_ISSUER, TOKEN_AUDIENCE, JWKS_JSON, CLOCK_LEEWAY_SECONDS). */
+export function verifierFromEnv(env: Env, clock: Clock = systemClock): AccessTokenVerifier {
+  const t = tokenConfig(env);
+  return new AccessTokenVerifier({ issuer: t.issuer, audience: t.audience, jwks: jwksSetting(env), leewaySeconds: t.clockLeewaySeconds, clock });
 }

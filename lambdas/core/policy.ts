@@ -41,53 +41,39 @@ export const routeResource = (method: string, path: string): string =>
 
 export class PolicyBuilder {
   private readonly protectedRoutes: { resource: string; permission: string }[];
-  /** scope string + ARN prefix → resources; permission sets repeat across callers, so this stays tiny. */
-  private readonly memo = new Map<string, string[]>();
   /**
-   * ARN prefix → scope string → the finished, frozen policy document: the steady state of `build` is two Map
-   * lookups and one small object, with no route-table walk and no string concatenation.
+   * ARN prefix → scope → the finished, frozen policy document. Permission sets repeat across callers, so the
+   * steady state of `build` is two Map lookups and one small object: no parsing, no route-table walk.
    */
   private readonly documents = new Map<string, Map<string, AuthorizerPolicy['policyDocument']>>();
   private documentCount = 0;
   /** The last ARN prefix seen: an API has one per stage, so a prefix check replaces parsing the ARN. */
   private lastPrefix = '';
 
-  constructor(routes: readonly PolicyRoute[], private readonly memoLimit = 1000) {
+  constructor(routes: readonly PolicyRoute[], private readonly cacheLimit = 1000) {
     this.protectedRoutes = routes
       .filter((r): r is PolicyRoute & { permission: string } => r.permission !== null)
       .map((r) => ({ resource: routeResource(r.method, r.path), permission: r.permission }));
   }
 
   /** The ARNs the permissions allow, under the API/stage of `prefix`. */
-  allowedResources(prefix: string, permissions: readonly string[], scopeKey = permissions.join(' ')): string[] {
-    const key = `${prefix}\n${scopeKey}`;
-    const hit = this.memo.get(key);
-    if (hit) return hit;
+  allowedResources(prefix: string, permissions: readonly string[]): string[] {
     const held = new Set(permissions);
-    const resources: string[] = [];
-    for (const r of this.protectedRoutes) {
-      if (grants(held, r.permission)) resources.push(prefix + r.resource);
-    }
-    if (this.memo.size >= this.memoLimit) this.memo.clear();
-    this.memo.set(key, resources);
-    return resources;
+    return this.protectedRoutes.filter((r) => grants(held, r.permission)).map((r) => prefix + r.resource);
   }
 
   /**
    * The authorizer's answer: Allow for every permitted route; if nothing is permitted, an explicit Deny on
    * the whole stage (a valid token without permissions is a 403, not a 401). The policy document is shared
    * between answers for the same API stage and permissions, and frozen.
+   *
+   * @param scope the caller's permissions, or the token's space-separated `scope` (parsed only on a cache miss)
    */
   build(
     methodArn: string,
     principalId: string,
-    /**
-     * The caller's permissions, or their space-separated `scope` string (parsed only when no policy for it is
-     * cached yet: permission sets repeat across callers, so the steady state parses nothing).
-     */
-    permissions: readonly string[] | string,
+    scope: string | readonly string[],
     context: Record<string, string | number | boolean>,
-    scopeKey?: string,
   ): AuthorizerPolicy {
     // apiArnPrefix ends at the ARN's second '/': any ARN starting with the last prefix has that same prefix.
     let prefix: string | undefined = this.lastPrefix;
@@ -96,18 +82,12 @@ export class PolicyBuilder {
       if (prefix === undefined) throw new Error('methodArn is not an execute-api ARN');
       this.lastPrefix = prefix;
     }
-    const list = (): readonly string[] => (typeof permissions === 'string' ? parseScope(permissions) : permissions);
-    const key = scopeKey ?? (typeof permissions === 'string' ? permissions : permissions.join(' '));
+    const key = typeof scope === 'string' ? scope : scope.join(' ');
     let byScope = this.documents.get(prefix);
     let policyDocument = byScope?.get(key);
     if (policyDocument === undefined) {
-      const resources = this.allowedResources(prefix, list(), key);
-      const statement: PolicyStatement =
-        resources.length > 0
-          ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: Object.freeze([...resources]) as string[] }
-          : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: Object.freeze([`${prefix}*`]) as string[] };
-      policyDocument = Object.freeze({ Version: '2012-10-17', Statement: Object.freeze([Object.freeze(statement)]) as PolicyStatement[] });
-      if (this.documentCount >= this.memoLimit) {
+      policyDocument = this.document(prefix, typeof scope === 'string' ? parseScope(scope) : scope);
+      if (this.documentCount >= this.cacheLimit) {
         this.documents.clear();
         this.documentCount = 0;
         byScope = undefined;
@@ -117,5 +97,15 @@ export class PolicyBuilder {
       this.documentCount++;
     }
     return { principalId, policyDocument, context };
+  }
+
+  private document(prefix: string, permissions: readonly string[]): AuthorizerPolicy['policyDocument'] {
+    const resources = this.allowedResources(prefix, permissions);
+    const statement: PolicyStatement =
+      resources.length > 0
+        ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resources }
+        : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${prefix}*`] };
+    Object.freeze(statement.Resource);
+    return Object.freeze({ Version: '2012-10-17', Statement: Object.freeze([Object.freeze(statement)]) as PolicyStatement[] });
   }
 }

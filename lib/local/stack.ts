@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult } from 'aws-lambda';
 import { routes, type FunctionName } from '../routes.js';
 import { type Clock, systemClock } from '../../lambdas/core/clock.js';
-import { type Env, intSetting, optionalString } from '../../lambdas/core/config.js';
+import { type Env, intSetting, jwksSetting, optionalString } from '../../lambdas/core/config.js';
 import { UserAdmin } from '../../lambdas/core/users.js';
 import { AlreadyExistsError } from '../../lambdas/core/errors.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
@@ -16,7 +16,7 @@ import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ensureTable } from '../../lambdas/adapters/dynamo/table.js';
 import type { DynamoTarget } from '../../lambdas/adapters/dynamo/client.js';
 import { composeAuthorizer } from '../../lambdas/authorizer/compose.js';
-import { sessionStatusFromEnv } from '../../lambdas/adapters/dynamo/session-status.js';
+import { DynamoSessionStatusSource } from '../../lambdas/adapters/dynamo/session-status.js';
 import { createJwksHandler } from '../../lambdas/jwks/app.js';
 import { createLoginHandler } from '../../lambdas/login/app.js';
 import { createLogoutHandler } from '../../lambdas/logout/app.js';
@@ -60,6 +60,8 @@ export interface LocalStackOptions {
   clock?: Clock;
   seedDemoUsers?: boolean;
   log?: (line: string) => void;
+  /** Errors the client only sees as 500/502 (authorizer failures, functions that throw). */
+  onFunctionError?: (error: unknown, functionName: string) => void;
 }
 
 export interface LocalStack {
@@ -127,6 +129,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       authorizerCacheTtlSeconds: cacheTtl,
       clock,
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.onFunctionError ? { onFunctionError: opts.onFunctionError } : {}),
     });
     const bound = await gateway.listen(port, '127.0.0.1');
     closeGateway = () => gateway.close();
@@ -138,12 +141,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const verifier = verifierFromEnv(env, clock);
     const auth = await authServiceFromEnv(env, loginObs, clock);
     // The authorizer exactly as deployed: same composition, same light DynamoDB client, our clock.
-    const composed = composeAuthorizer(env, { source: sessionStatusFromEnv(env), clock });
+    const composed = composeAuthorizer(env, { source: new DynamoSessionStatusSource(table), clock });
     const revocation = composed.revocation;
     handlers.login = createLoginHandler({ auth, obs: loginObs });
     handlers.refresh = createRefreshHandler({ auth, obs: obs('refresh') });
     handlers.logout = createLogoutHandler({ auth, verifier, obs: obs('logout') });
-    handlers.jwks = createJwksHandler(JSON.parse(env.JWKS_JSON!));
+    handlers.jwks = createJwksHandler(jwksSetting(env));
     handlers.orders = createOrdersHandler({ orders: new DynamoOrdersStore(table), clock, obs: obs('orders') });
     authorizer = composed.handler;
 

@@ -40,7 +40,8 @@ describe('client library end to end', () => {
   });
   after(() => h?.close());
 
-  test('expired token + 10 concurrent calls → all 200 with exactly one refresh; logout ends the session', async () => {
+  /** A client on the test stack's clock, counting the requests it sends and recording how sessions end. */
+  function newClient() {
     const counter = countingFetch();
     const ended: SessionEndReason[] = [];
     const client = new TokengateClient({
@@ -49,6 +50,11 @@ describe('client library end to end', () => {
       now: () => h.clock.now(),
       onSessionEnd: (reason) => ended.push(reason),
     });
+    return { counter, ended, client };
+  }
+
+  test('expired token + 10 concurrent calls → all 200 with exactly one refresh; logout ends the session', async () => {
+    const { counter, ended, client } = newClient();
 
     const first = await client.login(DEMO.alice.username, DEMO.alice.password);
     assert.equal(first.expiresIn, ACCESS_TTL);
@@ -92,14 +98,7 @@ describe('client library end to end', () => {
   });
 
   test('a session revoked elsewhere: fetch refreshes once, gets refused, returns the 401 and ends the session', async () => {
-    const counter = countingFetch();
-    const ended: SessionEndReason[] = [];
-    const client = new TokengateClient({
-      baseUrl: h.url,
-      fetch: counter.fetch,
-      now: () => h.clock.now(),
-      onSessionEnd: (reason) => ended.push(reason),
-    });
+    const { counter, ended, client } = newClient();
     const tokens = await client.login(DEMO.bob.username, DEMO.bob.password);
     assert.equal((await client.fetch('/orders')).status, 200);
 

@@ -22,6 +22,13 @@ function refreshCookie(r: Reply): { token: string; maxAge: number } {
 }
 
 describe('cookie mode', () => {
+  /** A cookie-mode logout (bearer + cookie + the CSRF header): 204 and the cookie cleared. */
+  async function cookieLogout(accessToken: string, refreshToken: string): Promise<void> {
+    const out = await post(h, '/auth/logout', undefined, { ...COOKIE_MODE, ...bearer(accessToken), cookie: `tg_refresh=${refreshToken}` });
+    assert.equal(out.status, 204, out.text);
+    assert.deepEqual(out.headers.getSetCookie(), ['tg_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0']);
+  }
+
   let h: TestStack;
   before(async () => {
     h = await startTestStack({ AUTHORIZER_CACHE_TTL_SECONDS: '0', REVOCATION_CACHE_TTL_SECONDS: '0' });
@@ -88,13 +95,7 @@ describe('cookie mode', () => {
     assert.equal(forged.status, 403, forged.text);
     assert.equal(await ordersStatus(h, accessToken), 200, 'the refused logout changed nothing');
 
-    const out = await post(h, '/auth/logout', undefined, {
-      ...COOKIE_MODE,
-      ...bearer(accessToken),
-      cookie: `tg_refresh=${cookie.token}`,
-    });
-    assert.equal(out.status, 204, out.text);
-    assert.deepEqual(out.headers.getSetCookie(), ['tg_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0']);
+    await cookieLogout(accessToken, cookie.token);
 
     assert.equal(await ordersStatus(h, accessToken), 401);
     const r = await post(h, '/auth/refresh', undefined, { ...COOKIE_MODE, cookie: `tg_refresh=${cookie.token}` });
@@ -108,13 +109,7 @@ describe('cookie mode', () => {
     h.clock.advanceSeconds(900 + 5 + 1); // past the access token's lifetime and the verifier's leeway
     assert.equal(await ordersStatus(h, accessToken), 401, 'the access token has expired');
 
-    const out = await post(h, '/auth/logout', undefined, {
-      ...COOKIE_MODE,
-      ...bearer(accessToken),
-      cookie: `tg_refresh=${cookie.token}`,
-    });
-    assert.equal(out.status, 204, out.text);
-    assert.deepEqual(out.headers.getSetCookie(), ['tg_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0']);
+    await cookieLogout(accessToken, cookie.token);
     assert.ok((await h.sessions.getSession(sid))?.revokedAt !== undefined, 'the session was revoked');
     const r = await post(h, '/auth/refresh', undefined, { ...COOKIE_MODE, cookie: `tg_refresh=${cookie.token}` });
     assert.equal(r.status, 401);

@@ -73,3 +73,16 @@ test('public routes never appear in a policy', () => {
   const p = builder.build(arn('GET', '/orders'), 'admin', ['orders:*'], ctx);
   for (const r of p.policyDocument.Statement[0]!.Resource) assert.ok(!r.includes('/auth/') && !r.includes('.well-known'), r);
 });
+
+test('a scope string gives the same policy as its permissions, and the cached document is shared and frozen', () => {
+  const b = new PolicyBuilder(routes);
+  const fromString = b.build(arn('GET', '/orders'), 'alice', 'orders:read orders:write', ctx);
+  const fromList = b.build(arn('DELETE', '/orders/9'), 'dora', ['orders:read', 'orders:write'], { sub: 'dora' });
+  assert.equal(fromList.policyDocument, fromString.policyDocument, 'same API stage and permissions: one document');
+  assert.equal(fromList.principalId, 'dora');
+  assert.ok(Object.isFrozen(fromString.policyDocument.Statement[0]!.Resource));
+  const bob = b.build(arn('GET', '/orders'), 'bob', 'orders:read', ctx);
+  assert.deepEqual(bob.policyDocument.Statement[0]!.Resource, [`${PREFIX}GET/orders`, `${PREFIX}GET/orders/*`]);
+  const otherStage = b.build('arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/orders', 'bob', 'orders:read', ctx);
+  assert.ok(otherStage.policyDocument.Statement[0]!.Resource.every((r) => r.includes('/dev/')), 'no document leaks across stages');
+});

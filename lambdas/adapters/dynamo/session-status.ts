@@ -5,9 +5,35 @@
 import { type Env, storeConfig } from '../../core/config.js';
 import { DependencyUnavailableError } from '../../core/errors.js';
 import type { SessionStatus, SessionStatusSource } from '../../core/ports.js';
-import { createDynamoClient, type DynamoCaller, type Item, key } from './client.js';
+import { createDynamoClient, type DynamoCaller, type Item, key, names, num, str } from './client.js';
 import { sessionKey, userKey } from './keys.js';
-import { STATUS_NAMES, STATUS_PROJECTION, statusFromItems } from './session-status-items.js';
+
+/** The attributes the authorizer needs from the session and user items, nothing else (no password hash). */
+const STATUS_PROJECTION = '#pk, #username, #createdAt, #expiresAtMs, #revokedAt, #status, #sessionsValidAfter';
+const STATUS_NAMES = names(STATUS_PROJECTION);
+
+/** Reads the session item (partition key `sessionPk`) and the user item (`userPk`) out of a BatchGetItem answer. */
+function statusFromItems(items: readonly Item[], sessionPk: string, userPk: string): SessionStatus {
+  const status: SessionStatus = {};
+  for (const item of items) {
+    const pk = str(item, 'pk');
+    if (pk === sessionPk) {
+      const revokedAt = num(item, 'revokedAt');
+      status.session = {
+        username: str(item, 'username') ?? '',
+        createdAt: num(item, 'createdAt') ?? 0,
+        expiresAt: num(item, 'expiresAtMs') ?? 0,
+        ...(revokedAt !== undefined ? { revokedAt } : {}),
+      };
+    } else if (pk === userPk) {
+      status.user = {
+        status: str(item, 'status') === 'active' ? 'active' : 'disabled',
+        sessionsValidAfter: num(item, 'sessionsValidAfter') ?? 0,
+      };
+    }
+  }
+  return status;
+}
 
 interface BatchGetOutput {
   Responses?: Record<string, Item[] | undefined>;

@@ -10,6 +10,7 @@ import { InvalidTokenError } from '../../../lambdas/core/errors.js';
 import { publicJwkOf } from '../../../lambdas/core/jwk.js';
 import type { Jwks, PublicJwk } from '../../../lambdas/core/ports.js';
 import { ReferenceAccessTokenVerifier } from '../reference-verifier.js';
+import { goodClaims } from '../../helpers/jwt.js';
 
 export const ISSUER = 'https://issuer.test';
 export const AUDIENCE = 'tokengate-api';
@@ -51,17 +52,8 @@ export function buildCorpus(nowSeconds: number): KeySetCases[] {
   const next = newKey();
   const stranger = newKey();
   const p384 = newKey('P-384');
-  const claims = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-    iss: ISSUER,
-    sub: 'alice',
-    aud: AUDIENCE,
-    exp: nowSeconds + 900,
-    iat: nowSeconds,
-    jti: '5f0c0a52-9b5e-4a4e-9d1a-2b7f9a0c1e11',
-    scope: 'orders:read orders:write',
-    sid: 'c2Vzc2lvbi0x',
-    ...over,
-  });
+  const claims = (over: Record<string, unknown> = {}): Record<string, unknown> =>
+    goodClaims(nowSeconds, { iss: ISSUER, aud: AUDIENCE, ...over });
   const hdr = (over: Record<string, unknown> = {}, k: Key = key): Record<string, unknown> => ({ alg: 'ES256', typ: 'at+jwt', kid: k.jwk.kid, ...over });
   const without = (o: Record<string, unknown>, name: string) => {
     const c = { ...o };
