@@ -66,8 +66,9 @@ export const GatewayErrors = {
 } as const;
 
 /**
- * Writes a gateway error. `closeConnection` is for answers given before the request body was read (413):
- * the rest of the body is not worth draining. Returns the status written (0 if nothing could be written).
+ * Writes a gateway error. `closeConnection` is for answers given while the request body is still unread (413,
+ * or any refusal before the body): the connection is closed once the answer is written, so the body is neither
+ * buffered nor drained. Returns the status written (0 if nothing could be written).
  */
 export function sendGatewayError(
   res: ServerResponse,

@@ -3,9 +3,17 @@
  * and the integration tests. It serves the route table at `/` (no stage prefix in the URL) and answers the
  * way the deployed stage does, including its gateway responses.
  *
- * Per request: route (unknown path or method → 403 Missing Authentication Token) → body within the payload
- * quota (→ 413) → for a protected route, the token authorizer (401 / 403 / 500, cached per token) → build the
- * proxy event → invoke the function (throws or malformed result → 502, over 29 s → 504) → map its result.
+ * Per request: route (unknown path or method → 403 Missing Authentication Token) → a declared body over the
+ * payload quota (→ 413, from the headers alone) → for a protected route, exactly one identity source (two
+ * `Authorization` headers → 401) and the token authorizer (401 / 403 / 500, cached per token), all before a
+ * byte of the body is read → the body, bounded while it streams (→ 413 as soon as it crosses the quota) →
+ * build the proxy event → invoke the function (throws or malformed result → 502, over 29 s → 504) → map its
+ * result. An answer given while a body is still unread closes the connection rather than draining the body.
+ *
+ * The listener (`listen`) bounds what a client can hold: headers within `headersTimeoutMs`, the whole request
+ * within `requestTimeoutMs` (→ 408 and close, Node's answer), idle keep-alive connections closed after
+ * `keepAliveTimeoutMs`, headers within `maxHeaderBytes` (→ 431), at most `maxConnections` connections (more are
+ * closed at once, unanswered, and counted in `connections.dropped`).
  *
  * The pieces live beside this file: router.ts, read-body.ts, token-authorizer.ts (with authorizer-cache.ts,
  * authorizer-result.ts, policy-eval.ts), proxy-event.ts, proxy-result.ts, gateway-responses.ts,
@@ -13,13 +21,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { systemClock, type Clock } from '../../lambdas/core/clock.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 import type { FunctionName, Route } from '../routes.js';
 import { AccessLog, accessLine } from './access-log.js';
-import { GatewayErrors, sendGatewayError } from './gateway-responses.js';
+import { GatewayErrors, sendGatewayError, type GatewayError } from './gateway-responses.js';
 import { createLambdaContext, invokeWithTimeout, INVOCATION_TIMEOUT } from './lambda-context.js';
 import { clientAddress, ProxyEventFactory } from './proxy-event.js';
 import { mapProxyResult } from './proxy-result.js';
@@ -51,6 +59,30 @@ export interface LocalGatewayOptions {
   stage?: string;
   /** Larger bodies get 413 {"message":"Request Too Long"}. @default 10 MiB, API Gateway's quota */
   maxBodyBytes?: number;
+  /**
+   * Time a client has to send the complete request headers; then Node answers 408 and closes.
+   * @default 10 000 ms (Node's own default is 60 s)
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Time a client has to send the whole request (headers and body); then Node answers 408 and closes. Must be
+   * at least `headersTimeoutMs`. A protected request's body waits for the authorizer (up to 29 s), so keep it
+   * above that. @default 60 000 ms (Node's own default is 300 s)
+   */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this long. @default 5 000 ms (Node's default) */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Request line and headers larger than this get 431 from Node. @default 10 240 bytes: API Gateway's REST API
+   * quota on the "total combined size of all header values, including header names, values, any line
+   * terminators, and whitespaces" (Node also counts the request line; Node's own default is 16 KiB)
+   */
+  maxHeaderBytes?: number;
+  /**
+   * Open connections at most; a connection beyond it is closed as soon as it is accepted, without an HTTP
+   * answer (Node's `server.maxConnections`), and counted in `connections.dropped`. @default 1024
+   */
+  maxConnections?: number;
   /** One access-log line per request, delivered asynchronously; never contains headers, bodies or tokens. */
   log?: (line: string) => void;
   /**
@@ -69,6 +101,8 @@ export interface LocalGateway {
   /** Serves one request; mountable in another server. */
   handle(req: IncomingMessage, res: ServerResponse): void;
   readonly stats: { authorizerInvocations: number; cacheHits: number };
+  /** Connections open now, and those refused over `maxConnections` since `listen`. */
+  readonly connections: { readonly open: number; readonly dropped: number };
 }
 
 export const DEFAULT_IDENTITY_VALIDATION = /^Bearer [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$/;
@@ -77,6 +111,53 @@ export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const INTEGRATION_TIMEOUT_MS = 29_000;
 /** Documented limit of an authorization-enabled method ARN; longer ones are answered 414. */
 export const MAX_METHOD_ARN_BYTES = 1600;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** API Gateway's REST API quota on the combined size of the request headers. */
+export const DEFAULT_MAX_HEADER_BYTES = 10_240;
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+
+interface ServerLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxConnections: number;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`${name} must be a positive integer`);
+  return v;
+}
+
+function serverLimits(opts: LocalGatewayOptions): ServerLimits {
+  const limits: ServerLimits = {
+    headersTimeoutMs: positiveInteger('headersTimeoutMs', opts.headersTimeoutMs, DEFAULT_HEADERS_TIMEOUT_MS),
+    requestTimeoutMs: positiveInteger('requestTimeoutMs', opts.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS),
+    keepAliveTimeoutMs: positiveInteger('keepAliveTimeoutMs', opts.keepAliveTimeoutMs, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+    maxHeaderBytes: positiveInteger('maxHeaderBytes', opts.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES),
+    maxConnections: positiveInteger('maxConnections', opts.maxConnections, DEFAULT_MAX_CONNECTIONS),
+  };
+  // Node refuses this combination too (ERR_OUT_OF_RANGE at createServer); say it in our terms, up front.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError('headersTimeoutMs must not be larger than requestTimeoutMs');
+  }
+  return limits;
+}
+
+/**
+ * How many `Authorization` headers the request carries (any letter case). API Gateway does not document what a
+ * TOKEN authorizer does when its identity-source header is repeated: the proxy event's `headers` keeps one
+ * value while `multiValueHeaders` keeps all, and which one the authorizer would be given is unspecified
+ * (LocalStack's emulator leaves the same question as a TODO). The identity is then ambiguous, so the emulator
+ * refuses it like a missing identity source, 401 {"message":"Unauthorized"}, without invoking the authorizer:
+ * the authorizer and the function can never be shown different tokens.
+ */
+function authorizationHeaderCount(req: IncomingMessage): number {
+  return req.headersDistinct.authorization?.length ?? 0;
+}
 
 export function createLocalGateway(opts: LocalGatewayOptions): LocalGateway {
   return new LocalRestGateway(opts);
@@ -116,13 +197,17 @@ class LocalRestGateway implements LocalGateway {
   private readonly accountId: string;
   private readonly maxBodyBytes: number;
   private readonly accessLog: AccessLog | undefined;
+  private readonly limits: ServerLimits;
   private server: Server | undefined;
+  /** Counts for the current listener (a fresh object per `listen`, so a previous one's late closes don't count). */
+  private connectionCounts = { open: 0, dropped: 0 };
 
   constructor(private readonly opts: LocalGatewayOptions) {
     const ttl = opts.authorizerCacheTtlSeconds;
     if (!Number.isFinite(ttl) || ttl < 0) throw new ConfigError('authorizerCacheTtlSeconds must be 0 or more');
     const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (!Number.isFinite(maxBody) || maxBody < 0) throw new ConfigError('maxBodyBytes must be 0 or more');
+    this.limits = serverLimits(opts);
     for (const route of opts.routes) {
       if (typeof opts.handlers[route.handler] !== 'function') {
         throw new ConfigError(`no handler for function "${route.handler}" (${route.method} ${route.path})`);
@@ -182,32 +267,34 @@ class LocalRestGateway implements LocalGateway {
     target: Target | undefined,
     receivedAt: number,
   ): Promise<number> {
-    if (target === undefined) return sendGatewayError(res, GatewayErrors.badRequest, requestId);
-    const match = this.router.match(method, target.path);
-    if (match === null) return sendGatewayError(res, GatewayErrors.missingAuthenticationToken, requestId);
-    if (match === BAD_PATH_ENCODING) return sendGatewayError(res, GatewayErrors.badRequest, requestId);
-
+    // Decided from the headers alone; nothing of the body is read before the caller is authorized.
     const plan = planBody(req, this.maxBodyBytes);
-    if (plan === TOO_LARGE) return sendGatewayError(res, GatewayErrors.requestTooLarge, requestId, true);
-    let body: Buffer | null = null;
-    if (plan === 'read') {
-      const read = await readBody(req, this.maxBodyBytes);
-      if (read === ABORTED) return 0;
-      if (read === TOO_LARGE) return sendGatewayError(res, GatewayErrors.requestTooLarge, requestId, true);
-      body = read;
-    }
+    // An answer given while a body is unread closes the connection: the body is neither buffered nor drained.
+    const fail = (error: GatewayError): number => sendGatewayError(res, error, requestId, plan !== 'none');
+    if (target === undefined) return fail(GatewayErrors.badRequest);
+    const match = this.router.match(method, target.path);
+    if (match === null) return fail(GatewayErrors.missingAuthenticationToken);
+    if (match === BAD_PATH_ENCODING) return fail(GatewayErrors.badRequest);
+    if (plan === TOO_LARGE) return fail(GatewayErrors.requestTooLarge);
 
     let caller: AuthorizedCaller | undefined;
     if (match.compiled.route.permission !== null) {
       const methodArn = this.arnPrefix + method + target.path;
-      if (Buffer.byteLength(methodArn) > MAX_METHOD_ARN_BYTES) {
-        return sendGatewayError(res, GatewayErrors.uriTooLong, requestId);
-      }
+      if (Buffer.byteLength(methodArn) > MAX_METHOD_ARN_BYTES) return fail(GatewayErrors.uriTooLong);
+      if (authorizationHeaderCount(req) > 1) return fail(GatewayErrors.unauthorized);
       const token = req.headers.authorization;
       let outcome = this.authorizer.precheck(token, methodArn, receivedAt);
       if (outcome === undefined) outcome = await this.authorizer.invoke(token ?? '', methodArn);
-      if (outcome.kind === 'gateway-error') return sendGatewayError(res, outcome, requestId);
+      if (outcome.kind === 'gateway-error') return fail(outcome);
       caller = outcome;
+    }
+
+    let body: Buffer | null = null;
+    if (plan === 'read') {
+      const read = await readBody(req, this.maxBodyBytes);
+      if (read === ABORTED) return 0;
+      if (read === TOO_LARGE) return fail(GatewayErrors.requestTooLarge);
+      body = read;
     }
 
     return this.integrate(req, res, requestId, method, target, match, body, caller, receivedAt);
@@ -307,9 +394,37 @@ class LocalRestGateway implements LocalGateway {
     }
   }
 
+  get connections(): { open: number; dropped: number } {
+    return { ...this.connectionCounts };
+  }
+
   listen(port: number, host = '127.0.0.1'): Promise<{ url: string; port: number }> {
     if (this.server) return Promise.reject(new Error('the gateway is already listening'));
-    const server = createServer(this.handle);
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxHeaderBytes, maxConnections } = this.limits;
+    const server = createServer(
+      {
+        headersTimeout: headersTimeoutMs,
+        requestTimeout: requestTimeoutMs,
+        keepAliveTimeout: keepAliveTimeoutMs,
+        maxHeaderSize: maxHeaderBytes,
+        // Node checks the two timeouts on this period (30 s by default), so a timeout fires up to one period late.
+        connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+      },
+      this.handle,
+    );
+    server.maxConnections = maxConnections;
+    const counts = { open: 0, dropped: 0 };
+    this.connectionCounts = counts;
+    // 'drop' is emitted for a connection refused over maxConnections; it never gets a 'connection' event.
+    server.on('drop', () => {
+      counts.dropped++;
+    });
+    server.on('connection', (socket: Socket) => {
+      counts.open++;
+      socket.once('close', () => {
+        counts.open--;
+      });
+    });
     this.server = server;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {

@@ -1,7 +1,9 @@
 /**
  * Reads a request body with API Gateway's payload quota (10 MiB by default). A declared Content-Length over
- * the limit is refused before reading anything; a chunked body is refused as soon as it crosses the limit,
- * and what is left of it is discarded, not buffered.
+ * the limit is refused before reading anything; a chunked body is refused as soon as it crosses the limit:
+ * the chunk that crosses it is not kept, and what follows is discarded, not buffered, until the gateway's
+ * 413 (sent with `Connection: close`) ends the connection. The gateway calls this only once the caller is
+ * authorized, so an unauthenticated body is never read.
  */
 import type { IncomingMessage } from 'node:http';
 
