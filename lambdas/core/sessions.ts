@@ -158,8 +158,9 @@ export class AuthService {
       generation: from + 1,
       expiresAt: session.expiresAt, // the session's absolute lifetime does not grow with rotation
     };
-    if (!(await this.d.sessions.rotate(session.sid, from, nextRecord))) {
-      // The session moved on or was revoked while we worked: this exchange lost.
+    // The clock is read again: the rotation write itself must find the session unrevoked and unexpired.
+    if (!(await this.d.sessions.rotate(session.sid, from, nextRecord, this.d.clock.now()))) {
+      // The session moved on, was revoked or ran out while we worked: no tokens for this exchange.
       this.events.refreshRejected('revoked');
       throw new InvalidGrantError('refresh token is invalid');
     }
