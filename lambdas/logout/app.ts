@@ -10,6 +10,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../core/access-token.js';
+import type { RefreshCookieConfig } from '../core/config.js';
 import { InvalidRequestError, InvalidTokenError } from '../core/errors.js';
 import type { AuthService } from '../core/sessions.js';
 import { clearRefreshCookie, wantsCookieDelivery } from '../http/cookies.js';
@@ -22,7 +23,7 @@ export function createLogoutHandler(deps: {
   auth: AuthService;
   verifier: AccessTokenVerifier;
   obs: Observability;
-  cookiePath?: string;
+  cookie?: RefreshCookieConfig;
 }) {
   const onUnexpected = logUnexpected(deps.obs);
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -32,7 +33,7 @@ export function createLogoutHandler(deps: {
         throw new InvalidRequestError('all must be a boolean');
       }
       const all = body.all === true || body.all === 'true';
-      const refreshToken = presentedRefreshToken(event, body);
+      const refreshToken = presentedRefreshToken(event, body, deps.cookie);
 
       const authorization = header(event, 'authorization');
       const bearer = bearerToken(event);
@@ -56,7 +57,7 @@ export function createLogoutHandler(deps: {
         ...(refreshToken !== undefined ? { refreshToken } : {}),
         all,
       });
-      return empty(204, wantsCookieDelivery(event) ? [clearRefreshCookie(deps.cookiePath)] : []);
+      return empty(204, wantsCookieDelivery(event) ? [clearRefreshCookie(deps.cookie)] : []);
     } catch (err) {
       return errorResponse(err, onUnexpected);
     } finally {
