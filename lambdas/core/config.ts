@@ -12,6 +12,8 @@
  * - TABLE_NAME                                     the DynamoDB table
  * - DYNAMODB_ENDPOINT                              local mode only (the embedded store)
  * - LOGIN_MAX_FAILURES (5), LOGIN_LOCK_BASE_SECONDS (1), LOGIN_LOCK_MAX_SECONDS (900)
+ * - REFRESH_COOKIE_PATH (unset = `/`)              cookie mode: unset or `/` → `__Host-tg_refresh; Path=/`;
+ *                                                  any other path → `__Secure-tg_refresh` with that Path
  */
 import { ConfigError } from './errors.js';
 import type { Jwks, PublicJwk } from './ports.js';
@@ -64,6 +66,31 @@ export function sessionConfig(env: Env): SessionConfig {
     refreshTokenTtlSeconds: intSetting(env, 'REFRESH_TOKEN_TTL_SECONDS', 2_592_000, 60, 31_536_000),
     reuseGraceSeconds: intSetting(env, 'REFRESH_REUSE_GRACE_SECONDS', 0, 0, 300),
   };
+}
+
+/** Name and Path of the refresh-token cookie (cookie mode). */
+export interface RefreshCookieConfig {
+  name: string;
+  path: string;
+}
+
+const REFRESH_COOKIE_BASE = 'tg_refresh';
+
+/**
+ * The refresh cookie. By default `__Host-tg_refresh` with `Path=/`: the `__Host-` prefix makes browsers accept
+ * the cookie only with `Secure`, `Path=/` and no `Domain`, set by this very host, so neither a sibling subdomain
+ * nor a plain-http page can plant or overwrite it. `__Host-` requires `Path=/`, so a REFRESH_COOKIE_PATH other
+ * than `/` (to keep the token off every non-auth request) gets `__Secure-tg_refresh` instead, which only
+ * guarantees `Secure`: a cookie of that name planted with a `Domain` is then possible, and refused because the
+ * request then carries two (see http/cookies.ts). The path is checked strictly: it is written into Set-Cookie.
+ */
+export function refreshCookieConfig(env: Env): RefreshCookieConfig {
+  const path = optionalString(env, 'REFRESH_COOKIE_PATH')?.trim();
+  if (path === undefined || path === '/') return { name: `__Host-${REFRESH_COOKIE_BASE}`, path: '/' };
+  if (!/^\/[A-Za-z0-9_\-/.~]*$/.test(path)) {
+    throw new ConfigError(`REFRESH_COOKIE_PATH must be a URL path starting with "/" (letters, digits, - _ . ~ /), got "${path}"`);
+  }
+  return { name: `__Secure-${REFRESH_COOKIE_BASE}`, path };
 }
 
 export interface RevocationConfig {

@@ -112,22 +112,31 @@ export interface RefreshTokenRecord {
   usedAt?: number;
 }
 
+/**
+ * Every write here is safe to retry: a repeat of a write that was applied (its answer lost) is recognised as
+ * the caller's own and reported as success, never as a conflict.
+ */
 export interface SessionStore {
-  /** Writes the session and its first refresh token. Both writes are conditional on the keys being new. */
+  /**
+   * Writes the session and its first refresh token. Both writes are conditional on the keys being new;
+   * AlreadyExistsError if a key holds anything but exactly this write.
+   */
   create(session: SessionRecord, refresh: RefreshTokenRecord): Promise<void>;
   getSession(sid: string): Promise<SessionRecord | undefined>;
   getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
   /**
    * Marks the token used if and only if it was unused (a conditional write). Returns `false` when another
-   * caller got there first: exactly one of any number of concurrent exchanges wins.
+   * caller got there first: exactly one of any number of concurrent exchanges wins. Each call claims under
+   * its own random id, so a retried claim finds its own mark and still returns `true`.
    */
   claimRefreshToken(hash: string, at: number): Promise<boolean>;
   /**
    * Writes `next` and moves the session from generation `from` to `from + 1` with `next` as its live token,
-   * if and only if the session is still at `from`. Returns `false` otherwise. Not conditioned on revocation:
-   * the winner of a race linearizes before a concurrent revoke, and revocation is checked at every use.
+   * if and only if the session is still at `from`, not revoked and not expired at `now` (ms). Returns `false`
+   * otherwise: no tokens may be handed out for it. A session already at `from + 1` with `next` as its token is
+   * this call's own earlier attempt: `true`.
    */
-  rotate(sid: string, from: number, next: RefreshTokenRecord): Promise<boolean>;
+  rotate(sid: string, from: number, next: RefreshTokenRecord, now: number): Promise<boolean>;
   /** Sets `revokedAt` (idempotent: the first revocation time is kept). */
   revoke(sid: string, at: number): Promise<void>;
 }

@@ -15,6 +15,7 @@ import { checkPasswordBounds, type PasswordHasher } from './passwords.js';
 import type { RefreshTokenRecord, SessionRecord, SessionStore, UserRecord, UserStore } from './ports.js';
 import { hashRefreshToken, isRefreshTokenShape, newRefreshToken, newSessionId } from './refresh-token.js';
 import type { LoginThrottle } from './throttle.js';
+import { isSessionLive } from './revocation.js';
 import { normalizeUsername } from './users.js';
 
 export interface TokenSet {
@@ -158,8 +159,9 @@ export class AuthService {
       generation: from + 1,
       expiresAt: session.expiresAt, // the session's absolute lifetime does not grow with rotation
     };
-    if (!(await this.d.sessions.rotate(session.sid, from, nextRecord))) {
-      // The session moved on or was revoked while we worked: this exchange lost.
+    // The clock is read again: the rotation write itself must find the session unrevoked and unexpired.
+    if (!(await this.d.sessions.rotate(session.sid, from, nextRecord, this.d.clock.now()))) {
+      // The session moved on, was revoked or ran out while we worked: no tokens for this exchange.
       this.events.refreshRejected('revoked');
       throw new InvalidGrantError('refresh token is invalid');
     }
@@ -202,33 +204,68 @@ export class AuthService {
   }
 
   /**
-   * Ends the caller's session (`sid` from a verified access token, or found through a refresh token), or
-   * every session of the user with `all`. Idempotent: logging out twice is fine.
+   * Ends sessions; idempotent (logging out twice is fine). Needs a live credential for anything beyond the
+   * presented session itself:
+   * - `sub`/`sid` come from a verified, unexpired access token: its session ends.
+   * - A refresh token ends its own session: the current one by logout, a spent or superseded one as reuse
+   *   (the family ends, as at refresh). It never reaches another user's session: paired with an access token
+   *   of another user it is refused (400) before anything happens.
+   * - `all` moves the user's cut-off, and only for a user proven by a LIVE credential: the access token of a
+   *   live session, or the current, unspent, unexpired refresh token of a live session (which could mint such
+   *   an access token anyway). A spent token, the access token of an ended session, or nothing live → 401
+   *   invalid_grant, after ending what the presented credentials may end and nothing else.
    */
   async logout(opts: { sub?: string; sid?: string; refreshToken?: unknown; all?: boolean }): Promise<void> {
     const now = this.d.clock.now();
-    let sub = opts.sub;
-    const sids = new Set<string>();
-    if (opts.sid) sids.add(opts.sid);
+    const access = opts.sub !== undefined && opts.sid !== undefined ? { sub: opts.sub, sid: opts.sid } : undefined;
+    if (access === undefined && opts.refreshToken === undefined) throw new InvalidGrantError('no session to log out of');
+
+    let presented: { record: RefreshTokenRecord; session: SessionRecord } | undefined;
     if (opts.refreshToken !== undefined) {
       if (!isRefreshTokenShape(opts.refreshToken)) throw new InvalidGrantError('refresh token is invalid');
       const record = await this.d.sessions.getRefreshToken(hashRefreshToken(opts.refreshToken));
-      if (record) {
-        const session = await this.d.sessions.getSession(record.sid);
-        // A refresh token of somebody else's session cannot be used to end it from this access token.
-        if (session && (sub === undefined || session.username === sub)) {
-          sids.add(record.sid);
-          sub ??= session.username;
+      const session = record ? await this.d.sessions.getSession(record.sid) : undefined;
+      if (record && session) {
+        if (access && session.username !== access.sub) {
+          throw new InvalidRequestError('the refresh token and the access token belong to different users');
         }
+        presented = { record, session };
       }
     }
-    if (opts.all) {
-      if (sub === undefined) throw new InvalidGrantError('no session to log out of');
-      await this.d.users.revokeAllSessions(sub, now);
+
+    const ending = new Set<string>();
+    let liveUser: string | undefined;
+    if (access) {
+      ending.add(access.sid);
+      const session = access.sid === presented?.session.sid ? presented.session : undefined;
+      if (opts.all && (await this.isLive(access.sid, access.sub, now, session))) liveUser = access.sub;
+    }
+    if (presented) {
+      const { record, session } = presented;
+      ending.add(session.sid);
+      const spent = record.usedAt !== undefined || record.generation !== session.generation;
+      if (spent && session.revokedAt === undefined) this.events.reuseDetected();
+      const current = !spent && record.expiresAt > now;
+      if (opts.all && liveUser === undefined && current && (await this.isLive(session.sid, session.username, now, session))) {
+        liveUser = session.username;
+      }
+    }
+
+    if (opts.all && liveUser !== undefined) {
+      await this.d.users.revokeAllSessions(liveUser, now);
       this.events.loggedOut('all');
     }
-    for (const sid of sids) await this.d.sessions.revoke(sid, now);
-    if (!opts.all && sids.size > 0) this.events.loggedOut('session');
+    for (const sid of ending) await this.d.sessions.revoke(sid, now);
+    if (opts.all && liveUser === undefined) throw new InvalidGrantError('logging out everywhere needs a live session');
+    if (!opts.all && ending.size > 0) this.events.loggedOut('session');
+  }
+
+  /** Whether session `sid` of `username` may still be used: the authorizer's rule (isSessionLive), read fresh. */
+  private async isLive(sid: string, username: string, now: number, known?: SessionRecord): Promise<boolean> {
+    const session = known ?? (await this.d.sessions.getSession(sid));
+    if (!session) return false;
+    const user = await this.d.users.get(username);
+    return isSessionLive({ session, ...(user ? { user } : {}) }, username, now);
   }
 
   private async tokenSet(user: UserRecord, session: SessionRecord, refreshToken: string, now: number): Promise<TokenSet> {

@@ -1,5 +1,5 @@
 /** Lambda entry: wiring only (see app.ts for the handler and ../wiring.ts for the composition). */
-import { optionalString } from '../core/config.js';
+import { refreshCookieConfig } from '../core/config.js';
 import { parseOrigins, withCors } from '../http/cors.js';
 import { createObservability } from '../observability.js';
 import { authServiceFromEnv, verifierFromEnv } from '../wiring.js';
@@ -10,6 +10,6 @@ const app = createLogoutHandler({
   auth: await authServiceFromEnv(process.env, obs),
   verifier: verifierFromEnv(process.env),
   obs,
-  cookiePath: optionalString(process.env, 'REFRESH_COOKIE_PATH'),
+  cookie: refreshCookieConfig(process.env),
 });
 export const handler = withCors(parseOrigins(process.env.CORS_ALLOW_ORIGINS), app);

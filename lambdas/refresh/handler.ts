@@ -1,5 +1,5 @@
 /** Lambda entry: wiring only (see app.ts for the handler and ../wiring.ts for the composition). */
-import { optionalString } from '../core/config.js';
+import { refreshCookieConfig } from '../core/config.js';
 import { parseOrigins, withCors } from '../http/cors.js';
 import { createObservability } from '../observability.js';
 import { authServiceFromEnv } from '../wiring.js';
@@ -9,6 +9,6 @@ const obs = createObservability('refresh');
 const app = createRefreshHandler({
   auth: await authServiceFromEnv(process.env, obs),
   obs,
-  cookiePath: optionalString(process.env, 'REFRESH_COOKIE_PATH'),
+  cookie: refreshCookieConfig(process.env),
 });
 export const handler = withCors(parseOrigins(process.env.CORS_ALLOW_ORIGINS), app);

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult } from 'aws-lambda';
 import { routes, type FunctionName } from '../routes.js';
 import { type Clock, systemClock } from '../../lambdas/core/clock.js';
-import { type Env, intSetting, jwksSetting, optionalString } from '../../lambdas/core/config.js';
+import { type Env, intSetting, jwksSetting, optionalString, refreshCookieConfig } from '../../lambdas/core/config.js';
 import { UserAdmin } from '../../lambdas/core/users.js';
 import { AlreadyExistsError } from '../../lambdas/core/errors.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
@@ -143,9 +143,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // The authorizer exactly as deployed: same composition, same light DynamoDB client, our clock.
     const composed = composeAuthorizer(env, { source: new DynamoSessionStatusSource(table), clock });
     const revocation = composed.revocation;
-    handlers.login = createLoginHandler({ auth, obs: loginObs });
-    handlers.refresh = createRefreshHandler({ auth, obs: obs('refresh') });
-    handlers.logout = createLogoutHandler({ auth, verifier, obs: obs('logout') });
+    const cookie = refreshCookieConfig(env);
+    handlers.login = createLoginHandler({ auth, obs: loginObs, cookie });
+    handlers.refresh = createRefreshHandler({ auth, obs: obs('refresh'), cookie });
+    handlers.logout = createLogoutHandler({ auth, verifier, obs: obs('logout'), cookie });
     handlers.jwks = createJwksHandler(jwksSetting(env));
     handlers.orders = createOrdersHandler({ orders: new DynamoOrdersStore(table), clock, obs: obs('orders') });
     authorizer = composed.handler;

@@ -42,7 +42,7 @@ test('sessions: of 20 concurrent claims of one refresh token exactly one wins; r
   assert.equal(wins.length, 1);
   assert.ok((await sessions.getRefreshToken('h0'))?.usedAt !== undefined);
   const rotations = await Promise.all(
-    Array.from({ length: 5 }, (_, i) => sessions.rotate('s1', 0, { hash: `h1-${i}`, sid: 's1', generation: 1, expiresAt: 10_000 })),
+    Array.from({ length: 5 }, (_, i) => sessions.rotate('s1', 0, { hash: `h1-${i}`, sid: 's1', generation: 1, expiresAt: 10_000 }, 100)),
   );
   assert.equal(rotations.filter(Boolean).length, 1);
   const s = await sessions.getSession('s1');

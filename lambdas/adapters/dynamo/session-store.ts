@@ -1,7 +1,15 @@
 /**
  * SessionStore over DynamoDB: SESSION#<sid> / META and REFRESH#<sha256> / META.
  * Every change is a single conditional write; the rules live in the condition expressions.
+ *
+ * Every write is safe to retry. The DynamoDB client retries a write whose answer was lost (a timeout, a
+ * dropped connection) although the first attempt may have been applied; the repeat then fails its condition
+ * because of our own first write. So a condition failure is never taken at face value: the item is read back
+ * and, if it is exactly what this call wrote (a new item equal to ours, a claim carrying this call's random
+ * claim id, a session moved to our new token's hash), the write counts as done.
  */
+import { randomBytes } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { AlreadyExistsError } from '../../core/errors.js';
 import type { RefreshTokenRecord, SessionRecord, SessionStore } from '../../core/ports.js';
 import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, num, S, str, ttlSeconds } from './client.js';
@@ -36,6 +44,20 @@ function refreshFromItem(hash: string, item: Item): RefreshTokenRecord | undefin
   };
 }
 
+/** Same attributes with the same values (numbers compared as numbers: the store may normalise their text). */
+function sameItem(a: Item, b: Item): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => sameValue(a[k], b[k]));
+}
+
+function sameValue(a: AttributeValue | undefined, b: AttributeValue | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  if (a.N !== undefined || b.N !== undefined) return a.N !== undefined && b.N !== undefined && Number(a.N) === Number(b.N);
+  if (a.S !== undefined || b.S !== undefined) return a.S === b.S;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 export class DynamoSessionStore implements SessionStore {
   constructor(private readonly t: DynamoTarget) {}
 
@@ -49,6 +71,14 @@ export class DynamoSessionStore implements SessionStore {
     return key(k.pk, k.sk);
   }
 
+  private async getItem(what: string, k: Item): Promise<Item | undefined> {
+    const out = await guarded(what, () =>
+      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: k, ConsistentRead: true }),
+    );
+    return out.Item;
+  }
+
+  /** Creates `item` if its key is new; an existing item equal to it is our own earlier attempt (done). */
   private async putNew(what: string, item: Item): Promise<void> {
     try {
       await guarded(what, () =>
@@ -61,8 +91,10 @@ export class DynamoSessionStore implements SessionStore {
         ),
       );
     } catch (err) {
-      if (isConditionFailed(err)) throw new AlreadyExistsError(`${what}: key exists`, { cause: err });
-      throw err;
+      if (!isConditionFailed(err)) throw err;
+      const existing = await this.getItem(what, { pk: item.pk!, sk: item.sk! });
+      if (existing !== undefined && sameItem(existing, item)) return; // a retry of our own write
+      throw new AlreadyExistsError(`${what}: key exists`, { cause: err });
     }
   }
 
@@ -97,40 +129,39 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
-    const out = await guarded('get session', () =>
-      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.sKey(sid), ConsistentRead: true }),
-    );
-    return out.Item ? sessionFromItem(out.Item) : undefined;
+    const item = await this.getItem('get session', this.sKey(sid));
+    return item ? sessionFromItem(item) : undefined;
   }
 
   async getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
-    const out = await guarded('get refresh token', () =>
-      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.rKey(hash), ConsistentRead: true }),
-    );
-    return out.Item ? refreshFromItem(hash, out.Item) : undefined;
+    const item = await this.getItem('get refresh token', this.rKey(hash));
+    return item ? refreshFromItem(hash, item) : undefined;
   }
 
   async claimRefreshToken(hash: string, at: number): Promise<boolean> {
+    // Who claims: random per call (one exchange), the same in every retry of this call's request.
+    const claimId = randomBytes(16).toString('base64url');
     try {
       await guarded('claim refresh token', () =>
         this.t.client.call('UpdateItem', {
             TableName: this.t.tableName,
             Key: this.rKey(hash),
-            UpdateExpression: 'SET #usedAt = :at',
+            UpdateExpression: 'SET #usedAt = :at, #claimId = :claim',
             ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#usedAt)',
-            ExpressionAttributeNames: names('#usedAt #pk'),
-            ExpressionAttributeValues: { ':at': N(at) },
+            ExpressionAttributeNames: names('#usedAt #claimId #pk'),
+            ExpressionAttributeValues: { ':at': N(at), ':claim': S(claimId) },
           },
         ),
       );
       return true;
     } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
+      if (!isConditionFailed(err)) throw err;
+      const current = await this.getItem('claim refresh token', this.rKey(hash));
+      return current !== undefined && str(current, 'claimId') === claimId; // our own claim, retried
     }
   }
 
-  async rotate(sid: string, from: number, next: RefreshTokenRecord): Promise<boolean> {
+  async rotate(sid: string, from: number, next: RefreshTokenRecord, now: number): Promise<boolean> {
     // The new token's record first: until the session points at it, it is unreachable (never handed out).
     await this.putNew('store rotated refresh token', this.refreshItem(next));
     try {
@@ -139,16 +170,21 @@ export class DynamoSessionStore implements SessionStore {
             TableName: this.t.tableName,
             Key: this.sKey(sid),
             UpdateExpression: 'SET #generation = :next, #refreshHash = :h',
-            ConditionExpression: 'attribute_exists(#pk) AND #generation = :from',
-            ExpressionAttributeNames: names('#generation #refreshHash #pk'),
-            ExpressionAttributeValues: { ':from': N(from), ':next': N(from + 1), ':h': S(next.hash) },
+            // Only a live session moves on: never hand out tokens of a session revoked or expired meanwhile.
+            ConditionExpression:
+              'attribute_exists(#pk) AND #generation = :from AND attribute_not_exists(#revokedAt) AND #expiresAtMs > :now',
+            ExpressionAttributeNames: names('#generation #refreshHash #pk #revokedAt #expiresAtMs'),
+            ExpressionAttributeValues: { ':from': N(from), ':next': N(from + 1), ':h': S(next.hash), ':now': N(now) },
           },
         ),
       );
       return true;
     } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
+      if (!isConditionFailed(err)) throw err;
+      // Our own earlier attempt moved it already: the session is one further and points at OUR new token
+      // (a fresh random hash nobody else can write).
+      const current = await this.getItem('rotate session', this.sKey(sid));
+      return current !== undefined && num(current, 'generation') === from + 1 && str(current, 'refreshHash') === next.hash;
     }
   }
 
