@@ -16,8 +16,6 @@ export function createLoginHandler(deps: { auth: AuthService; obs: Observability
       return tokenResponse(event, tokens, deps.cookiePath);
     } catch (err) {
       return errorResponse(err, onUnexpected);
-    } finally {
-      deps.obs.flush();
     }
   };
 }

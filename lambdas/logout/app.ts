@@ -43,8 +43,6 @@ export function createLogoutHandler(deps: { auth: AuthService; verifier: AccessT
       return empty(204, wantsCookieDelivery(event) ? [clearRefreshCookie(deps.cookiePath)] : []);
     } catch (err) {
       return errorResponse(err, onUnexpected);
-    } finally {
-      deps.obs.flush();
     }
   };
 }

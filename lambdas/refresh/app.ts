@@ -31,8 +31,6 @@ export function createRefreshHandler(deps: { auth: AuthService; obs: Observabili
       return tokenResponse(event, tokens, deps.cookiePath);
     } catch (err) {
       return errorResponse(err, onUnexpected);
-    } finally {
-      deps.obs.flush();
     }
   };
 }
