@@ -30,9 +30,13 @@ import { authEventsTo, type Observability } from './observability.js';
 
 export { verifierFromEnv } from './core/access-token.js';
 
+/**
+ * The table and its client, once per cold start: the SDK's DynamoDBClient with STORE_DEADLINE_MS per call; the
+ * embedded store at DYNAMODB_ENDPOINT, else the SDK's own endpoint and credential settings.
+ */
 export function tableFromEnv(env: Env): DynamoTarget {
   const cfg = storeConfig(env);
-  return { client: createDynamoClient(cfg, env), tableName: cfg.tableName };
+  return { client: createDynamoClient(cfg), tableName: cfg.tableName };
 }
 
 /** scrypt cost from PASSWORD_SCRYPT_LN (default OWASP's 17; tests may lower it, never below 14). */

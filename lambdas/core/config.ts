@@ -10,7 +10,9 @@
  * - CLOCK_LEEWAY_SECONDS (5)                       tolerated clock skew for iat/nbf/exp
  * - REVOCATION_CACHE_TTL_SECONDS (30), REVOCATION_CACHE_MAX_ENTRIES (10000)
  * - TABLE_NAME                                     the DynamoDB table
- * - DYNAMODB_ENDPOINT                              local mode only (the embedded store)
+ * - DYNAMODB_ENDPOINT                              local mode (the embedded store, fixed local credentials); any
+ *                                                  other endpoint through the SDK's own AWS_ENDPOINT_URL_DYNAMODB
+ * - STORE_DEADLINE_MS (2000)                       total time one store call may take, retries included
  * - LOGIN_MAX_FAILURES (5), LOGIN_LOCK_BASE_SECONDS (1), LOGIN_LOCK_MAX_SECONDS (900)
  * - REFRESH_COOKIE_PATH (unset = `/`)              cookie mode: unset or `/` → `__Host-tg_refresh; Path=/`;
  *                                                  any other path → `__Secure-tg_refresh` with that Path
@@ -124,9 +126,19 @@ export function throttleConfig(env: Env): ThrottleConfig {
 
 export interface StoreConfig {
   tableName: string;
+  /** The embedded store (DYNAMODB_ENDPOINT); absent: the SDK resolves the endpoint (AWS_ENDPOINT_URL_DYNAMODB, regional). */
   endpoint?: string;
   region: string;
+  /** Total time one store call may take, retries and backoff included (STORE_DEADLINE_MS). */
+  deadlineMs: number;
 }
+
+/**
+ * 2 s: inside the shortest timeout of a function that reads the store (the authorizer's 3 s, lib/tokengate-stack.ts)
+ * with a second left to answer, so a store that hangs or trickles ends as our fail-closed error, never as a
+ * Lambda timeout. Login (10 s) makes a few sequential calls, each bounded by this.
+ */
+export const DEFAULT_STORE_DEADLINE_MS = 2000;
 
 export function storeConfig(env: Env): StoreConfig {
   const endpoint = optionalString(env, 'DYNAMODB_ENDPOINT');
@@ -134,6 +146,7 @@ export function storeConfig(env: Env): StoreConfig {
     tableName: requireString(env, 'TABLE_NAME'),
     region: optionalString(env, 'AWS_REGION') ?? optionalString(env, 'AWS_DEFAULT_REGION') ?? (endpoint ? 'local' : requireString(env, 'AWS_REGION')),
     ...(endpoint ? { endpoint } : {}),
+    deadlineMs: intSetting(env, 'STORE_DEADLINE_MS', DEFAULT_STORE_DEADLINE_MS, 50, 60_000),
   };
 }
 

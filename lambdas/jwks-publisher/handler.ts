@@ -13,6 +13,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { defaultKmsClient, fetchPublicJwk } from '../adapters/kms-signer.js';
 import type { Jwks } from '../core/ports.js';
+import { createObservability, instrument, logUnexpected } from '../observability.js';
 
 /** The attribute the stack reads with `getAttString`. */
 export const JWKS_ATTRIBUTE = 'Jwks';
@@ -50,4 +51,16 @@ export function makeHandler(client: () => KMSClient = defaultKmsClient) {
   };
 }
 
-export const handler = makeHandler();
+const obs = createObservability('jwks-publisher');
+const onEvent = makeHandler();
+const logFailure = logUnexpected(obs, 'jwks publication failed');
+
+/** The Lambda entry: Powertools per invocation; a failure is logged by class (the Provider framework reports it). */
+export const handler = instrument(obs, async (event: CloudFormationCustomResourceEvent): Promise<OnEventResponse> => {
+  try {
+    return await onEvent(event);
+  } catch (err) {
+    logFailure(err);
+    throw err;
+  }
+});

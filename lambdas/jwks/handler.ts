@@ -1,9 +1,12 @@
-/** Lambda entry: serves the key set the stack published in JWKS_JSON (no KMS call, no table access). */
+/**
+ * Lambda entry: serves the key set the stack published in JWKS_JSON (no KMS call, no table access), with
+ * Powertools per invocation like every function (context in the logs, cold-start metric).
+ */
 import { parseOrigins, withCors } from '../http/cors.js';
 import { jwksSetting } from '../core/config.js';
+import { createObservability, instrument } from '../observability.js';
 import { createJwksHandler } from './app.js';
 
-export const handler = withCors(
-  parseOrigins(process.env.CORS_ALLOW_ORIGINS),
-  createJwksHandler(jwksSetting(process.env)),
-);
+const obs = createObservability('jwks');
+
+export const handler = instrument(obs, withCors(parseOrigins(process.env.CORS_ALLOW_ORIGINS), createJwksHandler(jwksSetting(process.env))));

@@ -17,8 +17,6 @@ export function createLoginHandler(deps: { auth: AuthService; obs: Observability
       return tokenResponse(event, tokens, deps.cookie);
     } catch (err) {
       return errorResponse(err, onUnexpected);
-    } finally {
-      deps.obs.flush();
     }
   };
 }

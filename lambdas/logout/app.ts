@@ -60,8 +60,6 @@ export function createLogoutHandler(deps: {
       return empty(204, wantsCookieDelivery(event) ? [clearRefreshCookie(deps.cookie)] : []);
     } catch (err) {
       return errorResponse(err, onUnexpected);
-    } finally {
-      deps.obs.flush();
     }
   };
 }

@@ -37,8 +37,6 @@ export function createRefreshHandler(deps: { auth: AuthService; obs: Observabili
       return tokenResponse(event, tokens, deps.cookie);
     } catch (err) {
       return errorResponse(err, onUnexpected);
-    } finally {
-      deps.obs.flush();
     }
   };
 }

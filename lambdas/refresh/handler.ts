@@ -1,7 +1,10 @@
-/** Lambda entry: wiring only (see app.ts for the handler and ../wiring.ts for the composition). */
+/**
+ * Lambda entry: wiring only (see app.ts for the handler and ../wiring.ts for the composition), instrumented with
+ * Powertools per invocation (Lambda context in the logs, cold-start metric, one metrics flush).
+ */
 import { refreshCookieConfig } from '../core/config.js';
 import { parseOrigins, withCors } from '../http/cors.js';
-import { createObservability } from '../observability.js';
+import { createObservability, instrument } from '../observability.js';
 import { authServiceFromEnv } from '../wiring.js';
 import { createRefreshHandler } from './app.js';
 
@@ -11,4 +14,4 @@ const app = createRefreshHandler({
   obs,
   cookie: refreshCookieConfig(process.env),
 });
-export const handler = withCors(parseOrigins(process.env.CORS_ALLOW_ORIGINS), app);
+export const handler = instrument(obs, withCors(parseOrigins(process.env.CORS_ALLOW_ORIGINS), app));

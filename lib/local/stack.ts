@@ -4,10 +4,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import { routes, type FunctionName } from '../routes.js';
 import { type Clock, systemClock } from '../../lambdas/core/clock.js';
-import { type Env, intSetting, jwksSetting, optionalString, refreshCookieConfig } from '../../lambdas/core/config.js';
+import { type Env, intSetting, jwksSetting, optionalString, refreshCookieConfig, storeConfig } from '../../lambdas/core/config.js';
 import { UserAdmin } from '../../lambdas/core/users.js';
 import { AlreadyExistsError } from '../../lambdas/core/errors.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
@@ -22,7 +22,7 @@ import { createLoginHandler } from '../../lambdas/login/app.js';
 import { createLogoutHandler } from '../../lambdas/logout/app.js';
 import { createOrdersHandler } from '../../lambdas/orders/app.js';
 import { createRefreshHandler } from '../../lambdas/refresh/app.js';
-import { createObservability } from '../../lambdas/observability.js';
+import { createObservability, instrument } from '../../lambdas/observability.js';
 import { authServiceFromEnv, hasherFromEnv, tableFromEnv, verifierFromEnv } from '../../lambdas/wiring.js';
 import { createLocalGateway } from './gateway.js';
 import { startEmbeddedDynamo } from './dynamo-server.js';
@@ -116,16 +116,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (created && opts.seedDemoUsers !== false) await seedDemoUsers(table, env, clock);
 
     // Issuer depends on the bound port, so listen first with a late-bound handler set.
-    type Proxy = (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+    type Proxy = (e: APIGatewayProxyEvent, c?: Context) => Promise<APIGatewayProxyResult>;
     const handlers = {} as Record<FunctionName, Proxy>;
-    const late = (name: FunctionName): Proxy => (e) => handlers[name](e);
-    let authorizer: (e: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult> = async () => {
+    const late = (name: FunctionName): Proxy => (e, c) => handlers[name](e, c);
+    let authorizer: (e: APIGatewayTokenAuthorizerEvent, c?: Context) => Promise<APIGatewayAuthorizerResult> = async () => {
       throw new Error('not ready');
     };
     const gateway = createLocalGateway({
       routes,
       handlers: { login: late('login'), refresh: late('refresh'), logout: late('logout'), jwks: late('jwks'), orders: late('orders') },
-      authorizer: (e) => authorizer(e),
+      authorizer: (e, c) => authorizer(e, c),
       authorizerCacheTtlSeconds: cacheTtl,
       clock,
       ...(opts.log ? { log: opts.log } : {}),
@@ -135,20 +135,24 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     closeGateway = () => gateway.close();
     env.TOKEN_ISSUER = optionalString(input, 'TOKEN_ISSUER') ?? `http://127.0.0.1:${bound.port}`;
 
-    // Metrics stay in memory locally (no EMF lines on the console); logs still print errors.
+    // Metrics stay in memory locally (no EMF lines on the console); logs still print errors. Each function is
+    // instrumented as its Lambda entry is (Powertools, the gateway's Lambda context in every log line).
     const obs = (name: string) => createObservability(name, { publishMetrics: false });
     const loginObs = obs('login');
+    const refreshObs = obs('refresh');
+    const logoutObs = obs('logout');
+    const ordersObs = obs('orders');
     const verifier = verifierFromEnv(env, clock);
     const auth = await authServiceFromEnv(env, loginObs, clock);
-    // The authorizer exactly as deployed: same composition, same light DynamoDB client, our clock.
-    const composed = composeAuthorizer(env, { source: new DynamoSessionStatusSource(table), clock });
+    // The authorizer exactly as deployed: same composition, same DynamoDB client, our clock.
+    const composed = composeAuthorizer(env, { source: new DynamoSessionStatusSource({ ...table, deadlineMs: storeConfig(env).deadlineMs }), clock, obs: obs('authorizer') });
     const revocation = composed.revocation;
     const cookie = refreshCookieConfig(env);
-    handlers.login = createLoginHandler({ auth, obs: loginObs, cookie });
-    handlers.refresh = createRefreshHandler({ auth, obs: obs('refresh'), cookie });
-    handlers.logout = createLogoutHandler({ auth, verifier, obs: obs('logout'), cookie });
-    handlers.jwks = createJwksHandler(jwksSetting(env));
-    handlers.orders = createOrdersHandler({ orders: new DynamoOrdersStore(table), clock, obs: obs('orders') });
+    handlers.login = instrument(loginObs, createLoginHandler({ auth, obs: loginObs, cookie }));
+    handlers.refresh = instrument(refreshObs, createRefreshHandler({ auth, obs: refreshObs, cookie }));
+    handlers.logout = instrument(logoutObs, createLogoutHandler({ auth, verifier, obs: logoutObs, cookie }));
+    handlers.jwks = instrument(obs('jwks'), createJwksHandler(jwksSetting(env)));
+    handlers.orders = instrument(ordersObs, createOrdersHandler({ orders: new DynamoOrdersStore(table), clock, obs: ordersObs }));
     authorizer = composed.handler;
 
     if (!opts.inMemory) writeFileSync(endpointFile(dataDir), dynamo.endpoint + '\n');

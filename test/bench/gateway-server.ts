@@ -21,7 +21,6 @@ import { DynamoSessionStore } from '../../lambdas/adapters/dynamo/session-store.
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ensureTable } from '../../lambdas/adapters/dynamo/table.js';
 import { generateP256Pem, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
-import { LightDynamoClient } from '../../lambdas/adapters/dynamo/light-client.js';
 import { DynamoSessionStatusSource } from '../../lambdas/adapters/dynamo/session-status.js';
 import { createAuthorizer } from '../../lambdas/authorizer/authorizer.js';
 
@@ -68,8 +67,7 @@ if (mode === 'bare') {
     permissions: ['orders:read', 'orders:write'],
   });
   // The authorizer as lambdas/authorizer/handler.ts composes it (revocation cache: the default 30 s).
-  const light = new LightDynamoClient({ region: 'local', endpoint: store.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const revocation = new RevocationCheck(new DynamoSessionStatusSource({ client: light, tableName: table.tableName }), systemClock, { ttlMs: 30_000, maxEntries: 10_000 });
+  const revocation = new RevocationCheck(new DynamoSessionStatusSource({ client: createDynamoClient({ region: 'local', endpoint: store.endpoint }), tableName: table.tableName }), systemClock, { ttlMs: 30_000, maxEntries: 10_000 });
   const authorizer = createAuthorizer({
     verifier: new AccessTokenVerifier({ ...cfg, jwks, leewaySeconds: 5, clock: systemClock }),
     revocation,

@@ -1,11 +1,11 @@
 /**
- * The DynamoDB seam of the stores: one JSON call per operation, with the request and answer shapes of the
- * DynamoDB API. The Lambdas and local mode use the light SigV4 client (no AWS SDK on any cold path); the admin
- * CLI uses the SDK for its credential chain (sdk-caller.ts). Plus the attribute helpers the stores share.
+ * The DynamoDB seam of the stores: one call per operation, with the request and answer shapes of the DynamoDB
+ * API, implemented over @aws-sdk/client-dynamodb (sdk-caller.ts) for the Lambdas, `npm start` and the admin CLI.
+ * Tests put a proxy in front of it (e.g. one that delays). Plus the attribute helpers the stores share.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError } from '../../core/errors.js';
-import { credentialsFromEnv, LightDynamoClient } from './light-client.js';
+import { createSdkDynamoCaller, type SdkCallerConfig } from './sdk-caller.js';
 
 export type DynamoOperation =
   | 'GetItem'
@@ -40,18 +40,11 @@ export interface DynamoOutput {
 }
 
 /**
- * The light client, one per cold start: credentials from the environment (a Lambda function always has its
- * role's there); a local endpoint (the embedded store) accepts any.
+ * The stores' client, one per cold start: the SDK's DynamoDBClient with a total deadline per call, standard
+ * retries and the SDK's credential chain and endpoint settings (see sdk-caller.ts).
  */
-export function createDynamoClient(
-  cfg: { region: string; endpoint?: string },
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): DynamoCaller {
-  return new LightDynamoClient({
-    region: cfg.region,
-    ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
-    credentials: cfg.endpoint ? { accessKeyId: 'local', secretAccessKey: 'local' } : credentialsFromEnv(env, false),
-  });
+export function createDynamoClient(cfg: SdkCallerConfig): DynamoCaller {
+  return createSdkDynamoCaller(cfg);
 }
 
 export type Item = Record<string, AttributeValue>;
@@ -85,7 +78,10 @@ export function names(...exprs: (string | undefined)[]): Record<string, string> 
   return out;
 }
 
-/** Runs a store call; SDK failures become DependencyUnavailableError (with the cause chained). */
+/**
+ * Runs a store call; SDK failures (errors, throttling after the retries, the deadline) become
+ * DependencyUnavailableError with the cause chained, so the caller fails closed. A failed condition stays as is.
+ */
 export async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();

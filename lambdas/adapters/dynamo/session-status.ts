@@ -1,6 +1,7 @@
 /**
- * SessionStatusSource over DynamoDB: the session and its user in ONE BatchGetItem round trip. The authorizer
- * runs it over the light client (no AWS SDK on its cold path), in the cloud and in `npm start` alike.
+ * SessionStatusSource over DynamoDB: the session and its user in ONE BatchGetItem round trip, over the stores'
+ * SDK client (client.ts), in the cloud and in `npm start` alike. The whole lookup (a re-ask for unprocessed
+ * keys included) is bounded by one deadline, so the authorizer answers its fail-closed error inside its timeout.
  */
 import { type Env, storeConfig } from '../../core/config.js';
 import { DependencyUnavailableError } from '../../core/errors.js';
@@ -40,23 +41,35 @@ interface BatchGetOutput {
   UnprocessedKeys?: Record<string, { Keys?: Item[] } | undefined>;
 }
 
+export interface SessionStatusTarget {
+  client: Pick<DynamoCaller, 'call'>;
+  tableName: string;
+  /** Bound on the whole lookup, every BatchGetItem in it included. @default each call's own deadline only */
+  deadlineMs?: number;
+}
+
 export class DynamoSessionStatusSource implements SessionStatusSource {
-  constructor(private readonly t: { client: Pick<DynamoCaller, 'call'>; tableName: string }) {}
+  constructor(private readonly t: SessionStatusTarget) {}
 
   async lookup(sid: string, username: string): Promise<SessionStatus> {
     const sk = sessionKey(sid);
     const uk = userKey(username);
     let request: Item[] = [key(sk.pk, sk.sk), key(uk.pk, uk.sk)];
     const items: Item[] = [];
+    const options = this.t.deadlineMs !== undefined ? { abortSignal: AbortSignal.timeout(this.t.deadlineMs) } : undefined;
     // BatchGetItem may return UnprocessedKeys under throttling; retry those a couple of times, then fail closed.
     for (let attempt = 0; attempt < 3 && request.length > 0; attempt++) {
       let out: BatchGetOutput;
       try {
-        out = await this.t.client.call<BatchGetOutput>('BatchGetItem', {
-          RequestItems: {
-            [this.t.tableName]: { Keys: request, ConsistentRead: true, ProjectionExpression: STATUS_PROJECTION, ExpressionAttributeNames: STATUS_NAMES },
+        out = await this.t.client.call<BatchGetOutput>(
+          'BatchGetItem',
+          {
+            RequestItems: {
+              [this.t.tableName]: { Keys: request, ConsistentRead: true, ProjectionExpression: STATUS_PROJECTION, ExpressionAttributeNames: STATUS_NAMES },
+            },
           },
-        });
+          options,
+        );
       } catch (err) {
         throw new DependencyUnavailableError(`store unavailable: session status (${(err as Error)?.name ?? 'error'})`, { cause: err });
       }
@@ -68,8 +81,11 @@ export class DynamoSessionStatusSource implements SessionStatusSource {
   }
 }
 
-/** The authorizer's source from its environment (TABLE_NAME, AWS_REGION, DYNAMODB_ENDPOINT, credentials). */
+/**
+ * The authorizer's source from its environment (TABLE_NAME, AWS_REGION, DYNAMODB_ENDPOINT, STORE_DEADLINE_MS;
+ * credentials and any other endpoint through the SDK's own settings).
+ */
 export function sessionStatusFromEnv(env: Env): DynamoSessionStatusSource {
   const cfg = storeConfig(env);
-  return new DynamoSessionStatusSource({ client: createDynamoClient(cfg, env), tableName: cfg.tableName });
+  return new DynamoSessionStatusSource({ client: createDynamoClient(cfg), tableName: cfg.tableName, deadlineMs: cfg.deadlineMs });
 }

@@ -1,5 +1,5 @@
 // Benchmark variant (section 2, only with BENCH_ALT_DIR, see docs/BENCHMARKS.md): the authorizer as handler.ts
-// composes it, the session lookup signed by the `aws4` package (instead of light-sigv4.ts) over node:http(s).
+// composes it, the session lookup signed by the `aws4` package (instead of the AWS SDK) over node:http(s).
 // Plain JS: the package is not a dependency of the project, so this file is not type-checked.
 import http from 'node:http';
 import https from 'node:https';
@@ -10,7 +10,7 @@ import { systemClock } from '../../../lambdas/core/clock.ts';
 import { jwksSetting, revocationConfig, storeConfig, tokenConfig } from '../../../lambdas/core/config.ts';
 import { PolicyBuilder } from '../../../lambdas/core/policy.ts';
 import { RevocationCheck } from '../../../lambdas/core/revocation.ts';
-import { LightSessionStatusSource } from '../../../lambdas/adapters/dynamo/light-session-status.ts';
+import { DynamoSessionStatusSource } from '../../../lambdas/adapters/dynamo/session-status.ts';
 import { createAuthorizer } from '../../../lambdas/authorizer/authorizer.ts';
 
 const env = process.env;
@@ -59,7 +59,7 @@ const client = {
 const counts = new Map();
 export const handler = createAuthorizer({
   verifier: new AccessTokenVerifier({ issuer: tokens.issuer, audience: tokens.audience, jwks: jwksSetting(env), leewaySeconds: tokens.clockLeewaySeconds, clock: systemClock }),
-  revocation: new RevocationCheck(new LightSessionStatusSource(client, store.tableName), systemClock, { ttlMs: rc.cacheTtlSeconds * 1000, maxEntries: rc.cacheMaxEntries }),
+  revocation: new RevocationCheck(new DynamoSessionStatusSource({ client, tableName: store.tableName }), systemClock, { ttlMs: rc.cacheTtlSeconds * 1000, maxEntries: rc.cacheMaxEntries }),
   policy: new PolicyBuilder(routes),
   clock: systemClock,
   count: (name) => counts.set(name, (counts.get(name) ?? 0) + 1),

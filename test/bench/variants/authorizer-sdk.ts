@@ -1,7 +1,7 @@
 /**
- * Benchmark variant (section 2): the authorizer composed exactly as lambdas/authorizer/handler.ts does it, but
- * with the session lookup through @aws-sdk/client-dynamodb (adapters/dynamo/sdk-caller.ts, what the admin CLI
- * uses; the Lambdas used it before). Set beside the real handler, it isolates what the choice of DynamoDB client costs at cold start.
+ * Benchmark variant (section 2): the authorizer as lambdas/authorizer/handler.ts composes it (session lookup
+ * through @aws-sdk/client-dynamodb, adapters/dynamo/sdk-caller.ts), but without Powertools: set beside the real
+ * handler, it isolates what Powertools costs the authorizer in bundle size and cold start.
  */
 import { storeConfig } from '../../../lambdas/core/config.js';
 import { createSdkDynamoCaller } from '../../../lambdas/adapters/dynamo/sdk-caller.js';
