@@ -15,7 +15,7 @@
  * are mapped in `rejectionOf`, the corpus test (test/unit/verify-corpus.test.ts) pins the reason per token.
  */
 import { randomUUID } from 'node:crypto';
-import { JwtVerifier } from 'aws-jwt-verify';
+import { JwtVerifier } from 'aws-jwt-verify/jwt-verifier';
 import {
   JwtExpiredError,
   JwtInvalidAudienceError,
