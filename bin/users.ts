@@ -20,9 +20,11 @@ import { createDynamoClient, type DynamoTarget } from '../lambdas/adapters/dynam
 import { DynamoUserStore } from '../lambdas/adapters/dynamo/user-store.js';
 import { createSdkDynamoCaller } from '../lambdas/adapters/dynamo/sdk-caller.js';
 import { ensureTable } from '../lambdas/adapters/dynamo/table.js';
+import { assertPermissionsFitToken } from '../lambdas/core/access-token.js';
 import { systemClock } from '../lambdas/core/clock.js';
 import { TokengateError } from '../lambdas/core/errors.js';
-import { UserAdmin } from '../lambdas/core/users.js';
+import { normalizePermissions } from '../lambdas/core/permissions.js';
+import { normalizeUsername, UserAdmin } from '../lambdas/core/users.js';
 import { hasherFromEnv } from '../lambdas/wiring.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../lib/local/dynamo-server.js';
 import { LOCAL_TABLE, runningEndpoint, seedDemoUsers } from '../lib/local/stack.js';
@@ -99,6 +101,17 @@ async function main(): Promise<number> {
     return { value: randomBytes(18).toString('base64url'), generated: true };
   };
   const splitPerms = (s: string | undefined): string[] => (s ?? '').split(/[\s,]+/).filter(Boolean);
+  /** The permissions to store, refused (before anything is written) if the user's access tokens could outgrow the verifiers' limit. */
+  const permissionsFor = (user: string, s: string | undefined): string[] => {
+    const permissions = normalizePermissions(splitPerms(s));
+    assertPermissionsFitToken(
+      { sub: normalizeUsername(user, true), permissions },
+      { issuer: process.env.TOKEN_ISSUER || undefined, audience: process.env.TOKEN_AUDIENCE || undefined },
+    );
+    return permissions;
+  };
+  // Checked before the store is opened: a refused permission set touches nothing (main's caller prints the error).
+  const permissions = command === 'add' || command === 'set-permissions' ? permissionsFor(username!, values.permissions ?? rest.join(' ')) : [];
 
   const { table, embedded } = await openTarget(values);
   const admin = new UserAdmin(new DynamoUserStore(table), hasherFromEnv(process.env), systemClock);
@@ -106,7 +119,7 @@ async function main(): Promise<number> {
     switch (command) {
       case 'add': {
         const pw = await password();
-        const u = await admin.add(username!, pw.value, splitPerms(values.permissions ?? rest.join(' ')));
+        const u = await admin.add(username!, pw.value, permissions);
         console.log(`added ${u.username} with permissions: ${u.permissions.join(' ') || '(none)'}`);
         if (pw.generated) console.log(`generated password (shown once): ${pw.value}`);
         return 0;
@@ -118,7 +131,7 @@ async function main(): Promise<number> {
         return 0;
       }
       case 'set-permissions':
-        await admin.setPermissions(username!, splitPerms(values.permissions ?? rest.join(' ')));
+        await admin.setPermissions(username!, permissions);
         console.log(`permissions of ${username} set (effective for new access tokens, i.e. at the next refresh)`);
         return 0;
       case 'disable':

@@ -4,7 +4,8 @@
  * Outcomes, as API Gateway turns them into responses:
  * - bad, expired, forged or revoked token → throw Error("Unauthorized") → 401 (the exact message matters);
  * - valid token → a policy: Allow for every route the token's permissions grant (so the cached answer is
- *   right for every route), or an explicit Deny (→ 403) when it grants none;
+ *   right for every route), or an explicit Deny (→ 403) when it grants none; the context carries the caller
+ *   (`sub`, `scope`, `sid`, `jti`) and the token's `exp` (epoch seconds, as a string);
  * - the session store cannot answer → any other error → 500, never cached, never let through (fail closed).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
@@ -46,11 +47,15 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       const claims = deps.verifier.verify(token);
       await deps.revocation.assertLive(claims.sid, claims.sub);
       // The scope string goes to the policy builder as is: it is parsed only when no policy for it is cached.
+      // The context is this token's (only the policy document is shared per scope). `exp` travels as API Gateway
+      // passes every value anyway, a string: a cached Allow outlives the token by up to the cache TTL, and
+      // services refuse a caller whose token has expired (lambdas/http/caller.ts).
       const result = deps.policy.build(event.methodArn, claims.sub, claims.scope, {
         sub: claims.sub,
         scope: claims.scope,
         sid: claims.sid,
         jti: claims.jti,
+        exp: String(claims.exp),
       });
       count(result.policyDocument.Statement[0]?.Effect === 'Allow' ? 'AuthorizerAllow' : 'AuthorizerDeny');
       return result;

@@ -58,6 +58,14 @@ export class InvalidTokenError extends TokengateError {
   }
 }
 
+/**
+ * An access token would be longer than verifiers accept (MAX_ACCESS_TOKEN_LENGTH): the user's permission set is
+ * too large. A server-side configuration problem (the admin CLI refuses such sets), never the client's fault.
+ */
+export class TokenTooLargeError extends TokengateError {
+  readonly code = 'token_too_large';
+}
+
 /** A record we tried to create exists already. */
 export class AlreadyExistsError extends TokengateError {
   readonly code = 'already_exists';

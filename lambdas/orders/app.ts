@@ -19,7 +19,8 @@ const ID = /^[A-Za-z0-9-]{1,64}$/;
 export function createOrdersHandler(deps: { orders: OrdersStore; clock: Clock; obs: Observability }) {
   const onUnexpected = logUnexpected(deps.obs);
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-    const caller = callerFrom(event);
+    // No caller (not through the authorizer, or a token expired since the gateway cached its Allow): 401 as the gateway's.
+    const caller = callerFrom(event, deps.clock.now());
     if (!caller) return json(401, { message: 'Unauthorized' });
     try {
       const route = `${event.httpMethod} ${event.resource}`;

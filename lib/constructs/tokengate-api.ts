@@ -10,10 +10,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { FunctionName, Route } from '../routes.js';
+import { BEARER_VALIDATION_PATTERN } from '../bearer-format.js';
 
 /** What the authorizer is asked to look at: a bearer JWS, checked for shape before the Lambda is invoked. */
 export const AUTHORIZER_IDENTITY_SOURCE = 'method.request.header.Authorization';
-export const AUTHORIZER_VALIDATION_REGEX = '^Bearer [-0-9A-Za-z_]+\\.[-0-9A-Za-z_]+\\.[-0-9A-Za-z_]+$';
+export const AUTHORIZER_VALIDATION_REGEX = BEARER_VALIDATION_PATTERN;
 const LOGIN_PATH = '/auth/login';
 export const CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'X-Token-Delivery'] as const;
 

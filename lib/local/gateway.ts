@@ -25,6 +25,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { systemClock, type Clock } from '../../lambdas/core/clock.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
+import { BEARER_VALIDATION_REGEX } from '../bearer-format.js';
 import type { FunctionName, Route } from '../routes.js';
 import { AccessLog, accessLine } from './access-log.js';
 import { GatewayErrors, sendGatewayError, type GatewayError } from './gateway-responses.js';
@@ -105,7 +106,7 @@ export interface LocalGateway {
   readonly connections: { readonly open: number; readonly dropped: number };
 }
 
-export const DEFAULT_IDENTITY_VALIDATION = /^Bearer [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$/;
+export const DEFAULT_IDENTITY_VALIDATION = BEARER_VALIDATION_REGEX;
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** API Gateway's maximum integration timeout. */
 export const INTEGRATION_TIMEOUT_MS = 29_000;

@@ -63,7 +63,7 @@ test('a valid token yields principalId = sub, primitive context, and Allow for e
   const token = tokenFor('s-ok');
   const res = await handler({ ...event, authorizationToken: `Bearer ${token}` });
   assert.equal(res.principalId, 'alice');
-  assert.deepEqual(res.context, { sub: 'alice', scope: 'orders:read orders:write', sid: 's-ok', jti: '5f0c0a52-9b5e-4a4e-9d1a-2b7f9a0c1e11' });
+  assert.deepEqual(res.context, { sub: 'alice', scope: 'orders:read orders:write', sid: 's-ok', jti: '5f0c0a52-9b5e-4a4e-9d1a-2b7f9a0c1e11', exp: String(nowS() + 900) });
   for (const v of Object.values(res.context ?? {})) assert.ok(['string', 'number', 'boolean'].includes(typeof v));
   assert.deepEqual(res.policyDocument.Statement, [
     { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${PREFIX}GET/orders`, `${PREFIX}POST/orders`, `${PREFIX}GET/orders/*`] },
