@@ -59,7 +59,7 @@ export interface TokengateApiProps {
   /** The route table (lib/routes.ts). */
   readonly routes: readonly Route[];
   /** The function serving each `route.handler`. */
-  readonly handlers: Readonly<Record<FunctionName, IFunction>>;
+  readonly handlers: Readonly<Record<string, IFunction>>;
   /** The TOKEN authorizer function. */
   readonly authorizerFunction: IFunction;
   /** @default Duration.seconds(300); Duration.seconds(0) disables the cache */
@@ -167,12 +167,14 @@ export class TokengateApi extends Construct {
       validateRequestParameters: true,
     });
 
-    const integrations = new Map<FunctionName, apigw.LambdaIntegration>();
-    const integrationFor = (name: FunctionName): apigw.LambdaIntegration => {
+    const integrations = new Map<string, apigw.LambdaIntegration>();
+    const integrationFor = (name: string): apigw.LambdaIntegration => {
       let integration = integrations.get(name);
       if (!integration) {
+        const fn = props.handlers[name];
+        if (!fn) throw new Error(`no function for route handler "${name}"`);
         // allowTestInvoke false: the console's test-invoke bypasses the authorizer; no permission for it.
-        integration = new apigw.LambdaIntegration(props.handlers[name], { proxy: true, allowTestInvoke: false });
+        integration = new apigw.LambdaIntegration(fn, { proxy: true, allowTestInvoke: false });
         integrations.set(name, integration);
       }
       return integration;

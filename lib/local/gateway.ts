@@ -42,7 +42,7 @@ export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Pr
 
 export interface LocalGatewayOptions {
   routes: readonly Route[];
-  handlers: Record<FunctionName, ProxyHandler>;
+  handlers: Readonly<Record<string, ProxyHandler>>;
   authorizer: TokenAuthorizerHandler;
   /** Authorizer result cache TTL; 0 disables the cache. */
   authorizerCacheTtlSeconds: number;
@@ -331,6 +331,7 @@ class LocalRestGateway implements LocalGateway {
       },
     });
     const handler = this.opts.handlers[route.handler];
+    if (!handler) throw new Error(`no handler for "${route.handler}"`);
     const env = { region: this.region, accountId: this.accountId };
 
     let result: unknown;

@@ -113,7 +113,7 @@ test('the whole HTTP surface through the local stack, success and error paths', 
     await expect(post(h, '/auth/refresh', { refresh_token: `rt_${garbage()}` }), 401, 'unknown refresh token');
     await expect(post(h, '/auth/refresh', {}), 400, 'no refresh token');
     const c = tokens(await login(h, DEMO.alice.username, DEMO.alice.password));
-    await expect(post(h, '/auth/refresh', undefined, { cookie: `tg_refresh=${c.refresh_token}` }), 403, 'cookie without X-Token-Delivery');
+    await expect(post(h, '/auth/refresh', undefined, { cookie: `__Host-tg_refresh=${c.refresh_token}` }), 403, 'cookie without X-Token-Delivery');
 
     // The authorizer and the orders service: allow, deny (403), unauthorized (garbage, tampered, none), jwks.
     const bob = tokens(await login(h, DEMO.bob.username, DEMO.bob.password));
@@ -136,7 +136,7 @@ test('the whole HTTP surface through the local stack, success and error paths', 
     await expect(post(h, '/auth/logout', {}, bearer(garbage())), 401, 'logout with a garbage bearer');
     await expect(post(h, '/auth/logout', { all: 'maybe' }, bearer(bob.access_token)), 400, 'logout with a bad body');
     await expect(post(h, '/auth/logout', {}), 401, 'logout with nothing');
-    await expect(post(h, '/auth/logout', undefined, { cookie: `tg_refresh=${bob.refresh_token}` }), 403, 'logout cookie without X-Token-Delivery');
+    await expect(post(h, '/auth/logout', undefined, { cookie: `__Host-tg_refresh=${bob.refresh_token}` }), 403, 'logout cookie without X-Token-Delivery');
   });
 });
 
