@@ -39,12 +39,13 @@ function service(
   clock: ManualClock,
   cfg: Partial<ThrottleConfig> = {},
   events: AuthEvents = noEvents,
+  passwords: PasswordHasher = hasher,
 ): AuthService {
   const users = new DynamoUserStore(target);
   return new AuthService({
     users,
     sessions: new DynamoSessionStore(target),
-    hasher,
+    hasher: passwords,
     throttle: new LoginThrottle(new DynamoThrottleStore(target), { ...throttleConfig({}), ...cfg }, clock),
     tokens: new AccessTokenIssuer(signer, { issuer: 'https://issuer.test', audience: 'tokengate-api', accessTokenTtlSeconds: 900 }, clock),
     clock,
@@ -86,6 +87,28 @@ function recordingEvents(): AuthEvents & { seen: string[] } {
     loggedOut: rec('loggedOut'),
   };
 }
+
+describe('reserve before hashing, across processes', () => {
+  test('40 concurrent wrong logins spread over 4 service instances (Lambda containers): exactly 5 passwords are checked', async () => {
+    const clock = windowStartClock();
+    const u = await newUser(clock, 'containers');
+    let checked = 0;
+    class CountingHasher extends PasswordHasher {
+      override async verify(password: string, phc: string | undefined): Promise<boolean> {
+        checked++;
+        return super.verify(password, phc);
+      }
+    }
+    // Each container has its own hasher and its own throttle (so nothing in one process can help): only the store.
+    const containers = Array.from({ length: 4 }, () => service(table, clock, {}, noEvents, new CountingHasher({ ln: 14, r: 8, p: 1 })));
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => outcome(containers[i % 4]!, u.username, `wrong-${i}`, '198.51.100.40')),
+    );
+    assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join(','));
+    assert.equal(statuses.filter((s) => s === 429).length, 35, statuses.join(','));
+    assert.equal(checked, 5);
+  });
+});
 
 describe('per-username ceiling', () => {
   test('failures from many addresses lock the name everywhere at the ceiling, count a metric, and the lock ends with the window', async () => {
