@@ -84,6 +84,7 @@ export function authEventsTo(o: Pick<Observability, 'count'>): AuthEvents {
   return {
     loginSucceeded: () => o.count('LoginSuccess'),
     loginFailed: (reason) => o.count(reason === 'throttled' ? 'LoginThrottled' : 'LoginFailure'),
+    loginUserCeilingReached: () => o.count('LoginUserCeilingReached'),
     refreshed: () => o.count('Refresh'),
     refreshRejected: () => o.count('RefreshRejected'),
     reuseDetected: () => o.count('RefreshReuseDetected'),

@@ -13,7 +13,8 @@
  * - DYNAMODB_ENDPOINT                              local mode (the embedded store, fixed local credentials); any
  *                                                  other endpoint through the SDK's own AWS_ENDPOINT_URL_DYNAMODB
  * - STORE_DEADLINE_MS (2000)                       total time one store call may take, retries included
- * - LOGIN_MAX_FAILURES (5), LOGIN_LOCK_BASE_SECONDS (1), LOGIN_LOCK_MAX_SECONDS (900)
+ * - LOGIN_MAX_FAILURES (5), LOGIN_MAX_FAILURES_PER_USER (100), LOGIN_MAX_FAILURES_PER_ADDRESS (50),
+ *   LOGIN_WINDOW_SECONDS (900)                    login throttling, see lambdas/core/throttle.ts
  * - REFRESH_COOKIE_PATH (unset = `/`)              cookie mode: unset or `/` → `__Host-tg_refresh; Path=/`;
  *                                                  any other path → `__Secure-tg_refresh` with that Path
  */
@@ -108,20 +109,28 @@ export function revocationConfig(env: Env): RevocationConfig {
 }
 
 export interface ThrottleConfig {
-  /** Failures allowed before the first lock. */
+  /** Failed logins per (username, client address) per window; then that pair is locked until the window ends. */
   maxFailures: number;
-  /** First lock length; doubles with every further failure. */
-  lockBaseSeconds: number;
-  /** Cap on a single lock: there is never a permanent lockout. */
-  lockMaxSeconds: number;
+  /** Failed logins per username from all addresses per window: the ceiling that bounds distributed guessing. */
+  maxFailuresPerUser: number;
+  /** Failed logins per client address across all usernames per window (password spraying). */
+  maxFailuresPerAddress: number;
+  /** Length of the fixed window: no lock lasts longer, and failures are forgotten when it ends. */
+  windowSeconds: number;
 }
 
 export function throttleConfig(env: Env): ThrottleConfig {
-  return {
-    maxFailures: intSetting(env, 'LOGIN_MAX_FAILURES', 5, 1, 1000),
-    lockBaseSeconds: intSetting(env, 'LOGIN_LOCK_BASE_SECONDS', 1, 1, 3600),
-    lockMaxSeconds: intSetting(env, 'LOGIN_LOCK_MAX_SECONDS', 900, 1, 86_400),
+  const maxFailures = intSetting(env, 'LOGIN_MAX_FAILURES', 5, 1, 1000);
+  const cfg: ThrottleConfig = {
+    maxFailures,
+    maxFailuresPerUser: intSetting(env, 'LOGIN_MAX_FAILURES_PER_USER', 100, 1, 10_000),
+    maxFailuresPerAddress: intSetting(env, 'LOGIN_MAX_FAILURES_PER_ADDRESS', 50, 1, 10_000),
+    windowSeconds: intSetting(env, 'LOGIN_WINDOW_SECONDS', 900, 60, 86_400),
   };
+  // A wider limit below the per-pair one would make LOGIN_MAX_FAILURES meaningless (and lock real users first).
+  if (cfg.maxFailuresPerUser < maxFailures) throw new ConfigError('LOGIN_MAX_FAILURES_PER_USER must be at least LOGIN_MAX_FAILURES');
+  if (cfg.maxFailuresPerAddress < maxFailures) throw new ConfigError('LOGIN_MAX_FAILURES_PER_ADDRESS must be at least LOGIN_MAX_FAILURES');
+  return cfg;
 }
 
 export interface StoreConfig {

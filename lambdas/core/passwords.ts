@@ -6,7 +6,7 @@
  * raised later: old hashes keep verifying with their own parameters and are upgraded at the next login.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { InvalidRequestError } from './errors.js';
+import { InvalidRequestError, TooManyAttemptsError } from './errors.js';
 
 export interface ScryptParams {
   /** log2(N): the CPU/memory cost. */
@@ -61,18 +61,84 @@ export function checkPasswordBounds(password: unknown, purpose: 'set' | 'verify'
   if (purpose === 'verify' && password.length === 0) throw new InvalidRequestError('password is required');
 }
 
+export interface HasherLimits {
+  /**
+   * Hashes computed at once. scrypt runs in Node's thread pool (4 threads), which it shares with file I/O,
+   * DNS and, in local mode, the embedded store: with at most 2 hashes at a time the store's calls always find
+   * a free thread instead of queueing behind hashes past their timeout. @default 2
+   */
+  maxConcurrent?: number;
+  /**
+   * Hashes waiting for a turn; beyond that a login is refused at once with 429 (Retry-After 1) rather than
+   * queueing towards the gateway's timeout (at 2 at a time and about 0.4 s per OWASP hash, the last of 8
+   * waits under 2 s; on a busy laptop a few times that). @default 8
+   */
+  maxQueued?: number;
+}
+
+/** A counting semaphore with a bounded queue (first come, first served). */
+class HashSlots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly maxQueued: number,
+  ) {}
+
+  get stats(): { active: number; waiting: number } {
+    return { active: this.active, waiting: this.waiting.length };
+  }
+
+  get full(): boolean {
+    return this.active >= this.max && this.waiting.length >= this.maxQueued;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active < this.max) this.active++;
+    else {
+      if (this.waiting.length >= this.maxQueued) throw new TooManyAttemptsError(1);
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      // The slot was handed over by the finishing hash: `active` already counts us.
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
 export class PasswordHasher {
   /** A well-formed hash no password matches, with the current parameters: verified for unknown users. */
   private readonly decoy: string;
+  private readonly slots: HashSlots;
 
-  constructor(readonly params: ScryptParams = OWASP_SCRYPT) {
+  constructor(
+    readonly params: ScryptParams = OWASP_SCRYPT,
+    limits: HasherLimits = {},
+  ) {
     this.decoy = format(params, randomBytes(SALT_BYTES), randomBytes(HASH_BYTES));
+    this.slots = new HashSlots(Math.max(1, limits.maxConcurrent ?? 2), Math.max(0, limits.maxQueued ?? 8));
+  }
+
+  /** Hashes running and waiting now. */
+  get load(): { active: number; waiting: number } {
+    return this.slots.stats;
+  }
+
+  /** True while a hash asked for now would be refused (every slot busy, the queue full): shed load early. */
+  get saturated(): boolean {
+    return this.slots.full;
   }
 
   async hash(password: string): Promise<string> {
     checkPasswordBounds(password, 'set');
     const salt = randomBytes(SALT_BYTES);
-    return format(this.params, salt, await scrypt(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, this.params));
+    const hash = await this.slots.run(() => scrypt(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, this.params));
+    return format(this.params, salt, hash);
   }
 
   /**
@@ -81,7 +147,7 @@ export class PasswordHasher {
    */
   async verify(password: string, phc: string | undefined): Promise<boolean> {
     const parsed = parse(phc ?? this.decoy) ?? parse(this.decoy)!;
-    const candidate = await scrypt(Buffer.from(password.normalize('NFKC'), 'utf8'), parsed.salt, parsed.params);
+    const candidate = await this.slots.run(() => scrypt(Buffer.from(password.normalize('NFKC'), 'utf8'), parsed.salt, parsed.params));
     const equal = candidate.length === parsed.hash.length && timingSafeEqual(candidate, parsed.hash);
     return equal && phc !== undefined;
   }

@@ -68,22 +68,31 @@ export interface UserStore {
   list(): Promise<UserRecord[]>;
 }
 
-/** Failed-login bookkeeping per username, known or not (so throttling reveals nothing). */
-export interface ThrottleRecord {
-  key: string;
-  failures: number;
-  /** ms; until then every attempt is answered 429 without checking the password. */
-  lockedUntil: number;
-  /** ms; the record is forgotten after this. */
-  expiresAt: number;
+/**
+ * One login-throttle counter in one fixed window: the attempts that hold one of its slots, and which of them
+ * failed. A counter is named by the domain (`pair#<address>#<name>`, `user#<name>`, `addr#<address>`); the
+ * window is an integer (time / window length), so a new window is simply a new, empty counter.
+ */
+export interface ThrottleCounter {
+  /** Attempt ids holding a slot: failures (kept for the window) and attempts still checking their password. */
+  held: string[];
+  /** The held attempts known to have failed. */
+  failed: string[];
 }
 
 export interface ThrottleStore {
-  get(key: string): Promise<ThrottleRecord | undefined>;
-  /** Records one failure atomically and returns the updated record (`lockedUntil` set by the caller's policy). */
-  recordFailure(key: string, now: number, forgetAfterMs: number): Promise<ThrottleRecord>;
-  lock(key: string, until: number): Promise<void>;
-  clear(key: string): Promise<void>;
+  /**
+   * Takes one slot of the counter for `attemptId` if fewer than `limit` are held, in one conditional write.
+   * Idempotent: an attempt that already holds a slot (a retried write whose answer was lost) keeps it and
+   * gets `true` again. `false`: the counter is full. `expiresAt` (ms) is when the store may forget it.
+   */
+  reserve(counter: string, window: number, attemptId: string, limit: number, expiresAt: number): Promise<boolean>;
+  /** Gives the attempt's slot back (its password was right, or it was never checked). Idempotent. */
+  release(counter: string, window: number, attemptId: string): Promise<void>;
+  /** Records that the attempt failed; it keeps its slot until the window ends. Idempotent. */
+  markFailed(counter: string, window: number, attemptId: string): Promise<void>;
+  /** The counter's state (empty when absent). */
+  get(counter: string, window: number): Promise<ThrottleCounter>;
 }
 
 export interface SessionRecord {

@@ -10,7 +10,7 @@
 import type { AccessTokenIssuer } from './access-token.js';
 import type { Clock } from './clock.js';
 import type { SessionConfig } from './config.js';
-import { InvalidGrantError, InvalidRequestError } from './errors.js';
+import { InvalidGrantError, InvalidRequestError, TooManyAttemptsError } from './errors.js';
 import { checkPasswordBounds, type PasswordHasher } from './passwords.js';
 import type { RefreshTokenRecord, SessionRecord, SessionStore, UserRecord, UserStore } from './ports.js';
 import { hashRefreshToken, isRefreshTokenShape, newRefreshToken, newSessionId } from './refresh-token.js';
@@ -32,6 +32,8 @@ export interface TokenSet {
 export interface AuthEvents {
   loginSucceeded(): void;
   loginFailed(reason: 'bad_credentials' | 'throttled' | 'disabled'): void;
+  /** A login was refused because its username reached LOGIN_MAX_FAILURES_PER_USER: a distributed attack. */
+  loginUserCeilingReached(): void;
   refreshed(): void;
   refreshRejected(reason: 'unknown' | 'expired' | 'revoked'): void;
   reuseDetected(): void;
@@ -41,6 +43,7 @@ export interface AuthEvents {
 export const noEvents: AuthEvents = {
   loginSucceeded() {},
   loginFailed() {},
+  loginUserCeilingReached() {},
   refreshed() {},
   refreshRejected() {},
   reuseDetected() {},
@@ -65,8 +68,12 @@ export class AuthService {
     this.events = d.events ?? noEvents;
   }
 
-  /** Username + password → a new session. InvalidGrantError for any bad credential, TooManyAttemptsError when throttled. */
-  async login(usernameInput: unknown, password: unknown): Promise<TokenSet> {
+  /**
+   * Username + password → a new session. InvalidGrantError for any bad credential, TooManyAttemptsError when
+   * throttled. `clientAddress` is the caller's IP (API Gateway's `requestContext.identity.sourceIp`): failures
+   * are limited per (username, address), per username and per address (lambdas/core/throttle.ts).
+   */
+  async login(usernameInput: unknown, password: unknown, clientAddress?: string): Promise<TokenSet> {
     if (typeof usernameInput !== 'string' || usernameInput.length === 0 || usernameInput.length > 256) {
       throw new InvalidRequestError('username must be a non-empty string');
     }
@@ -74,31 +81,53 @@ export class AuthService {
     const username = usernameInput.normalize('NFKC').toLowerCase();
 
     const validName = normalizeUsername(username, false);
-    // The throttle state and the user in parallel: two independent reads, one round trip of latency.
-    const [throttled, user] = await Promise.all([
-      this.d.throttle.assertAllowed(username).then(
-        (hasFailures) => ({ hasFailures }),
-        (err: unknown) => ({ err }),
-      ),
+    if (this.d.hasher.saturated) {
+      // More passwords are waiting to be checked than can be checked in time: shed this one before it costs
+      // the store anything (it would be refused by verify() anyway).
+      this.events.loginFailed('throttled');
+      throw new TooManyAttemptsError(1);
+    }
+    // A slot in the throttle and the user, in parallel: one round trip of latency. The slot is taken before
+    // the password is checked, so concurrent attempts cannot get more passwords checked than the limit.
+    const [admission, found] = await Promise.allSettled([
+      this.d.throttle.admit(username, clientAddress),
       validName === undefined ? undefined : this.d.users.get(validName),
     ]);
-    if ('err' in throttled) {
-      this.events.loginFailed('throttled');
-      throw throttled.err;
+    if (admission.status === 'rejected') {
+      throw admission.reason;
     }
+    if (!admission.value.admitted) {
+      if (admission.value.locked.includes('user')) this.events.loginUserCeilingReached();
+      this.events.loginFailed('throttled');
+      throw new TooManyAttemptsError(admission.value.retryAfterSeconds);
+    }
+    const attempt = admission.value.attempt;
+    if (found.status === 'rejected') {
+      await attempt.release();
+      throw found.reason;
+    }
+    const user = found.value;
     // Same work whether or not the user exists: verify() hashes against a decoy for unknown users.
-    const ok = await this.d.hasher.verify(password, user?.passwordHash);
+    let ok: boolean;
+    try {
+      ok = await this.d.hasher.verify(password, user?.passwordHash);
+    } catch (err) {
+      await attempt.release(); // never checked (e.g. too many hashes queued): not a failure
+      throw err;
+    }
     if (!ok || !user) {
-      await this.d.throttle.recordFailure(username);
+      await attempt.fail();
       this.events.loginFailed('bad_credentials');
       throw new InvalidGrantError('invalid username or password');
     }
     if (user.status !== 'active') {
-      // Checked after the password so that a disabled account is not revealed to someone without it.
+      // Checked after the password so that a disabled account is not revealed to someone without it; counted
+      // as a failure, or the lock arriving one attempt later would tell a guesser the password was right.
+      await attempt.fail();
       this.events.loginFailed('disabled');
       throw new InvalidGrantError('invalid username or password');
     }
-    if (throttled.hasFailures) await this.d.throttle.recordSuccess(username);
+    await attempt.release();
     if (this.d.hasher.needsRehash(user.passwordHash)) {
       await this.d.users.setPasswordHash(user.username, await this.d.hasher.hash(password));
     }

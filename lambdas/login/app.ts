@@ -13,7 +13,12 @@ export function createLoginHandler(deps: { auth: AuthService; obs: Observability
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
       const body = readBody(event);
-      const tokens = await deps.auth.login(optionalStringField(body, 'username'), optionalStringField(body, 'password'));
+      // The TCP peer as API Gateway saw it (never X-Forwarded-For, which the client writes): throttling is per address.
+      const tokens = await deps.auth.login(
+        optionalStringField(body, 'username'),
+        optionalStringField(body, 'password'),
+        event.requestContext?.identity?.sourceIp ?? undefined,
+      );
       return tokenResponse(event, tokens, deps.cookie);
     } catch (err) {
       return errorResponse(err, onUnexpected);

@@ -60,17 +60,19 @@ test('session status: session and user in one round trip', async () => {
   assert.deepEqual(await new DynamoSessionStatusSource(table).lookup('nope', 'nobody'), {});
 });
 
-test('throttle: failures count atomically; an expired record starts over', async () => {
+test('throttle: reservations are atomic up to the limit; a new window starts over; release and failure marks are exact', async () => {
   const throttle = new DynamoThrottleStore(table);
-  const results = await Promise.all(Array.from({ length: 10 }, () => throttle.recordFailure('eve', 1000, 60_000)));
-  assert.deepEqual(results.map((r) => r.failures).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  await throttle.lock('eve', 5000);
-  assert.equal((await throttle.get('eve'))?.lockedUntil, 5000);
-  const fresh = await throttle.recordFailure('eve', 1000 + 60_001, 60_000);
-  assert.equal(fresh.failures, 1);
-  assert.equal(fresh.lockedUntil, 0);
-  await throttle.clear('eve');
-  assert.equal(await throttle.get('eve'), undefined);
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => throttle.reserve('user#eve', 1, `a${i}`, 6, 60_000)));
+  assert.equal(results.filter(Boolean).length, 6, 'exactly the limit of concurrent reservations succeed');
+  const held = (await throttle.get('user#eve', 1)).held;
+  assert.equal(held.length, 6);
+  assert.equal(await throttle.reserve('user#eve', 1, held[0]!, 6, 60_000), true, 'a retried reservation keeps its slot');
+  await throttle.markFailed('user#eve', 1, held[0]!);
+  await throttle.release('user#eve', 1, held[1]!);
+  assert.deepEqual(await throttle.get('user#eve', 1), { held: held.filter((h) => h !== held[1]), failed: [held[0]!] });
+  assert.equal(await throttle.reserve('user#eve', 2, 'b0', 6, 60_000), true, 'the next window is a fresh counter');
+  assert.deepEqual(await throttle.get('user#eve', 2), { held: ['b0'], failed: [] });
+  assert.deepEqual(await throttle.get('user#nobody', 1), { held: [], failed: [] });
 });
 
 test('a store that does not answer becomes DependencyUnavailableError with the cause chained', async () => {

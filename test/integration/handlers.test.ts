@@ -38,7 +38,7 @@ before(async () => {
     users,
     sessions: new DynamoSessionStore(table),
     hasher,
-    throttle: new LoginThrottle(new DynamoThrottleStore(table), { maxFailures: 5, lockBaseSeconds: 1, lockMaxSeconds: 900 }, clock),
+    throttle: new LoginThrottle(new DynamoThrottleStore(table), { maxFailures: 5, maxFailuresPerUser: 100, maxFailuresPerAddress: 50, windowSeconds: 900 }, clock),
     tokens: new AccessTokenIssuer(signer, { issuer: 'https://issuer.test', audience: 'tokengate-api', accessTokenTtlSeconds: 900 }, clock),
     clock,
     config: { refreshTokenTtlSeconds: 3600, reuseGraceSeconds: 0 },

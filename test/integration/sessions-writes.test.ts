@@ -8,6 +8,7 @@
  * - The rotation only happens while the session is live: a session revoked (or expired) between the read and
  *   the rotation write gets no tokens.
  */
+import { throttleConfig } from '../../lambdas/core/config.js';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AccessTokenIssuer } from '../../lambdas/core/access-token.js';
@@ -106,7 +107,7 @@ describe('session writes are safe to retry and rotation needs a live session', (
       users,
       sessions: hooked,
       hasher,
-      throttle: new LoginThrottle(new DynamoThrottleStore(target), { maxFailures: 5, lockBaseSeconds: 1, lockMaxSeconds: 900 }, clock),
+      throttle: new LoginThrottle(new DynamoThrottleStore(target), throttleConfig({}), clock),
       tokens: new AccessTokenIssuer(
         LocalKeySigner.fromPem(generateP256Pem()),
         { issuer: 'https://issuer.test', audience: 'tokengate-api', accessTokenTtlSeconds: 900 },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidRequestError } from '../../lambdas/core/errors.js';
+import { InvalidRequestError, TooManyAttemptsError } from '../../lambdas/core/errors.js';
 import { OWASP_SCRYPT, PasswordHasher } from '../../lambdas/core/passwords.js';
 
 test('defaults are OWASP scrypt (N=2^17, r=8, p=1) in a self-describing PHC string', async () => {
@@ -38,4 +38,34 @@ test('length bounds: under 8 characters cannot be set; over 1024 bytes is refuse
   await assert.rejects(fast.hash('short'), InvalidRequestError);
   await assert.rejects(fast.hash('x'.repeat(1025)), InvalidRequestError);
   await assert.rejects(fast.hash('é'.repeat(513)), InvalidRequestError, '1026 UTF-8 bytes');
+});
+
+test('at most 2 hashes run at once; up to 8 wait their turn; beyond that a check is refused at once with 429', async () => {
+  const h = new PasswordHasher({ ln: 14, r: 8, p: 1 });
+  const phc = await h.hash('a-password-1');
+  let peak = 0;
+  const outcomes = Array.from({ length: 12 }, () =>
+    h.verify('a-password-1', phc).then(
+      (ok) => {
+        peak = Math.max(peak, h.load.active);
+        return ok ? 'ok' : 'wrong';
+      },
+      (err: unknown) => (err instanceof TooManyAttemptsError ? `429 after ${err.retryAfterSeconds}s` : String(err)),
+    ),
+  );
+  assert.deepEqual(h.load, { active: 2, waiting: 8 });
+  assert.equal(h.saturated, true);
+  const results = await Promise.all(outcomes);
+  assert.deepEqual(results.filter((r) => r === 'ok').length, 10);
+  assert.deepEqual(results.filter((r) => r !== 'ok'), ['429 after 1s', '429 after 1s']);
+  assert.ok(peak <= 2, `peak ${peak}`);
+  assert.deepEqual(h.load, { active: 0, waiting: 0 });
+  assert.equal(h.saturated, false);
+});
+
+test('the bounds are settings: 1 at a time, no queue', async () => {
+  const h = new PasswordHasher({ ln: 14, r: 8, p: 1 }, { maxConcurrent: 1, maxQueued: 0 });
+  const [a, b] = await Promise.allSettled([h.verify('x-password', undefined), h.verify('y-password', undefined)]);
+  assert.equal(a.status, 'fulfilled');
+  assert.ok(b.status === 'rejected' && b.reason instanceof TooManyAttemptsError);
 });

@@ -1,79 +1,74 @@
-/** ThrottleStore over DynamoDB: THROTTLE#<name> / META, updated with atomic ADD. */
-import { DependencyUnavailableError } from '../../core/errors.js';
-import type { ThrottleRecord, ThrottleStore } from '../../core/ports.js';
-import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, num, ttlSeconds } from './client.js';
+/**
+ * ThrottleStore over DynamoDB: one item per counter and window, `THROTTLE#<counter>` / `W#<window>`, holding
+ * the string sets `held` (attempt ids with a slot) and `failed`.
+ *
+ * Every write is safe to retry after a lost answer, without reading first: adding an id to a set that has it,
+ * or deleting one that is gone, changes nothing; and the reservation's condition lets an attempt that already
+ * holds its slot through again. So a write the client retries is counted once.
+ */
+import type { ThrottleCounter, ThrottleStore } from '../../core/ports.js';
+import { type DynamoTarget, type Item, guarded, isConditionFailed, key, N, names, ttlSeconds } from './client.js';
 import { throttleKeyOf } from './keys.js';
 
-const fromItem = (k: string, item: Item): ThrottleRecord => ({
-  key: k,
-  failures: num(item, 'failures') ?? 0,
-  lockedUntil: num(item, 'lockedUntil') ?? 0,
-  expiresAt: num(item, 'expiresAtMs') ?? 0,
-});
+const ids = (item: Item | undefined, name: string): string[] => [...(item?.[name]?.SS ?? [])].sort();
 
 export class DynamoThrottleStore implements ThrottleStore {
   constructor(private readonly t: DynamoTarget) {}
 
-  private k(name: string): Item {
-    const { pk, sk } = throttleKeyOf(name);
+  private k(counter: string, window: number): Item {
+    const { pk, sk } = throttleKeyOf(counter, window);
     return key(pk, sk);
   }
 
-  async get(name: string): Promise<ThrottleRecord | undefined> {
-    const out = await guarded('get throttle', () =>
-      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.k(name), ConsistentRead: true }),
-    );
-    if (!out.Item) return undefined;
-    return fromItem(name, out.Item);
-  }
-
-  async recordFailure(name: string, now: number, forgetAfterMs: number): Promise<ThrottleRecord> {
-    const expiresAt = now + forgetAfterMs;
-    const values = { ':one': N(1), ':e': N(expiresAt), ':ttl': N(ttlSeconds(expiresAt)), ':now': N(now) };
-    const send = (fresh: boolean) =>
-      guarded('record failure', () =>
+  async reserve(counter: string, window: number, attemptId: string, limit: number, expiresAt: number): Promise<boolean> {
+    try {
+      await guarded('reserve login attempt', () =>
         this.t.client.call('UpdateItem', {
-            TableName: this.t.tableName,
-            Key: this.k(name),
-            // Counting continues only on a record that has not expired (real DynamoDB deletes expired items
-            // lazily, the embedded store never): an expired record starts over at one failure, unlocked.
-            UpdateExpression: fresh
-              ? 'SET #failures = :one, #lockedUntil = :zero, #expiresAtMs = :e, #expiresAt = :ttl'
-              : 'ADD #failures :one SET #expiresAtMs = :e, #expiresAt = :ttl',
-            ConditionExpression: fresh ? 'attribute_exists(#pk) AND #expiresAtMs <= :now' : 'attribute_not_exists(#pk) OR #expiresAtMs > :now',
-            ExpressionAttributeNames: fresh ? names('#failures #lockedUntil #expiresAtMs #expiresAt #pk') : names('#failures #expiresAtMs #expiresAt #pk'),
-            ExpressionAttributeValues: fresh ? { ...values, ':zero': N(0) } : values,
-            ReturnValues: 'ALL_NEW',
-          },
-        ),
-      );
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const out = await send(attempt % 2 === 1);
-        return fromItem(name, out.Attributes ?? {});
-      } catch (err) {
-        if (!isConditionFailed(err)) throw err;
-      }
-    }
-    throw new DependencyUnavailableError('record failure: too much contention');
-  }
-
-  async lock(name: string, until: number): Promise<void> {
-    await guarded('lock', () =>
-      this.t.client.call('UpdateItem', {
           TableName: this.t.tableName,
-          Key: this.k(name),
-          UpdateExpression: 'SET #lockedUntil = :u',
-          ExpressionAttributeNames: names('#lockedUntil'),
-          ExpressionAttributeValues: { ':u': N(until) },
-        },
-      ),
-    );
+          Key: this.k(counter, window),
+          UpdateExpression: 'ADD #held :ids SET #expiresAt = :ttl',
+          ConditionExpression: 'attribute_not_exists(#held) OR size(#held) < :limit OR contains(#held, :id)',
+          ExpressionAttributeNames: names('#held #expiresAt'),
+          ExpressionAttributeValues: { ':ids': { SS: [attemptId] }, ':id': { S: attemptId }, ':limit': N(limit), ':ttl': N(ttlSeconds(expiresAt)) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
   }
 
-  async clear(name: string): Promise<void> {
-    await guarded('clear throttle', () =>
-      this.t.client.call('DeleteItem', { TableName: this.t.tableName, Key: this.k(name) }),
+  async release(counter: string, window: number, attemptId: string): Promise<void> {
+    await this.ifHeld('release login attempt', counter, window, attemptId, 'DELETE #held :ids');
+  }
+
+  async markFailed(counter: string, window: number, attemptId: string): Promise<void> {
+    await this.ifHeld('record login failure', counter, window, attemptId, 'ADD #failed :ids');
+  }
+
+  async get(counter: string, window: number): Promise<ThrottleCounter> {
+    const out = await guarded('get login throttle', () =>
+      this.t.client.call('GetItem', { TableName: this.t.tableName, Key: this.k(counter, window), ConsistentRead: true }),
     );
+    return { held: ids(out.Item, 'held'), failed: ids(out.Item, 'failed') };
+  }
+
+  /** An update that applies only while the attempt holds its slot (so it never creates an item); a no-op otherwise. */
+  private async ifHeld(what: string, counter: string, window: number, attemptId: string, update: string): Promise<void> {
+    try {
+      await guarded(what, () =>
+        this.t.client.call('UpdateItem', {
+          TableName: this.t.tableName,
+          Key: this.k(counter, window),
+          UpdateExpression: update,
+          ConditionExpression: 'contains(#held, :id)',
+          ExpressionAttributeNames: names(update, '#held'),
+          ExpressionAttributeValues: { ':ids': { SS: [attemptId] }, ':id': { S: attemptId } },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
   }
 }
