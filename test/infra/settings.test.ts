@@ -38,6 +38,35 @@ describe('authorizer cache TTL', () => {
   it('can be set from stack props, which win over context', () => {
     fromProps.template.hasResourceProperties('AWS::ApiGateway::Authorizer', { AuthorizerResultTtlInSeconds: 60 });
   });
+
+  it('reaches the stage on deploy: a new TTL is a new deployment (logical id), and the stage points at it', () => {
+    const deployment = (context: Record<string, unknown>) => {
+      const { json } = synth(context);
+      const [[id] = []] = ofType(json, 'AWS::ApiGateway::Deployment');
+      const [[, stage] = []] = ofType(json, 'AWS::ApiGateway::Stage');
+      assert.ok(id);
+      assert.deepEqual(stage?.Properties?.DeploymentId, { Ref: id });
+      return id;
+    };
+    const ttl = (seconds: number, extra: Record<string, unknown> = {}) => ({ 'tokengate:authorizerCacheTtlSeconds': seconds, ...extra });
+    assert.notEqual(deployment(ttl(60)), deployment(ttl(120)));
+    // What the cdk.json flag @aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId fixes: without it the
+    // deployment keeps its id, CloudFormation creates no new deployment, and the stage keeps serving the old TTL.
+    const off = { '@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId': false };
+    assert.equal(deployment(ttl(60, off)), deployment(ttl(120, off)));
+  });
+
+  it('may equal the access-token lifetime but not exceed it, from context or from stack props', () => {
+    const settings = (over: Record<string, unknown>) => validateSettings({ issuer: 'https://auth.example.com', audience: 'a', ...over });
+    assert.equal(settings({ accessTokenTtlSeconds: 300, authorizerCacheTtlSeconds: 300 }).authorizerCacheTtlSeconds, 300);
+    assert.throws(() => settings({ accessTokenTtlSeconds: 300, authorizerCacheTtlSeconds: 301 }), /authorizerCacheTtlSeconds: must not exceed accessTokenTtlSeconds \(300\)/);
+    // The default cache TTL (300) against a shorter token lifetime set alone.
+    assert.throws(() => settings({ accessTokenTtlSeconds: 120 }), TokengateConfigError);
+    assert.throws(
+      () => new TokengateStack(new App({ context: baseContext() }), 'Props', { settings: { accessTokenTtlSeconds: 600, authorizerCacheTtlSeconds: 900 } }),
+      /must not exceed accessTokenTtlSeconds \(600\)/,
+    );
+  });
 });
 
 describe('stage and cookie path', () => {
