@@ -13,6 +13,11 @@ export const LAMBDA_BUNDLE = {
   banner:
     "import { createRequire as __tokengateCreateRequire } from 'node:module'; const require = __tokengateCreateRequire(import.meta.url);",
   minify: true,
+  /**
+   * Minified, but classes and functions keep their names: error names (`ConfigError`, `DependencyUnavailableError`)
+   * are what the logs and Lambda's init-error report show, and minification would turn them into `m`.
+   */
+  keepNames: true,
   sourcemap: true,
   /** The Node.js runtime ships AWS SDK v3: smaller bundles, faster cold starts. */
   external: ['@aws-sdk/*'],

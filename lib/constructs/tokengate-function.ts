@@ -120,6 +120,7 @@ export class TokengateFunction extends Construct {
           mainFields: [...LAMBDA_BUNDLE.mainFields],
           banner: LAMBDA_BUNDLE.banner,
           minify: LAMBDA_BUNDLE.minify,
+          keepNames: LAMBDA_BUNDLE.keepNames,
           sourceMap: LAMBDA_BUNDLE.sourcemap,
           sourcesContent: false,
           externalModules: [...LAMBDA_BUNDLE.external],
