@@ -239,26 +239,26 @@ export class TokengateApi extends Construct {
   }
 
   /**
-   * Answers API Gateway gives by itself (no valid token, denied, authorizer down, bad body, throttled…) as
-   * JSON, with CORS headers so a browser client can read a 401 and refresh instead of seeing a network error.
+   * Answers API Gateway gives by itself (no valid token, denied, authorizer down, bad body, throttled…) as JSON.
+   *
+   * CORS: a gateway response has no logic (its headers are constants or copies of request values, its template
+   * is not run through VTL), so it cannot tell an allowed origin from any other. With exactly one allowed origin
+   * it names that origin literally, so a browser client there can read a 401 and refresh instead of seeing a
+   * network error. With several it sends no CORS headers at all: copying the request's Origin with credentials
+   * would hand every site on the web a credentialed read of these answers. Browser clients then see gateway
+   * errors as network errors (docs/DEPLOY.md, "CORS"); the functions' own answers still carry CORS headers for
+   * each allowed origin, exactly (lambdas/http/cors.ts).
    */
   private addGatewayResponses(origins: readonly string[]): void {
     const cors: Record<string, string> = {};
     if (origins.length === 1) {
       cors['Access-Control-Allow-Origin'] = `'${origins[0]}'`;
-    } else if (origins.length > 1) {
-      // A gateway response cannot choose among several origins, so it echoes the caller's Origin. Safe here:
-      // gateway responses are constant texts that depend on nothing a victim's browser adds (the authorizer
-      // reads only the Authorization header, which a foreign page cannot make a browser send).
-      cors['Access-Control-Allow-Origin'] = 'method.request.header.Origin';
-    }
-    if (origins.length > 0) {
       cors['Access-Control-Allow-Credentials'] = "'true'";
       cors['Vary'] = "'Origin'";
     }
     const json = (body: string) => ({ 'application/json': body });
     // Status codes and bodies stay what API Gateway answers by default (and what the local gateway, lib/local,
-    // reproduces), so local and cloud agree; what changes is that every one is JSON and carries CORS headers.
+    // reproduces), so local and cloud agree; what changes is that every one is JSON (with CORS headers as above).
     const messageString = '{"message":$context.error.messageString}';
     const responses: [string, apigw.ResponseType, string, string, Record<string, string>?][] = [
       ['Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401', '{"message":"Unauthorized"}', { 'WWW-Authenticate': "'Bearer'" }],

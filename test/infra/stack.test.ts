@@ -104,7 +104,7 @@ describe('API Gateway', () => {
     assert.equal(p.TracingEnabled, false);
   });
 
-  it('answers gateway errors with JSON and CORS headers', () => {
+  it('answers gateway errors with JSON, and with two origins without CORS headers', () => {
     const expected: Record<string, [string | undefined, string]> = {
       UNAUTHORIZED: ['401', '{"message":"Unauthorized"}'],
       ACCESS_DENIED: ['403', '{"Message":$context.error.messageString}'],
@@ -122,9 +122,9 @@ describe('API Gateway', () => {
       assert.deepEqual(r.ResponseTemplates, { 'application/json': body }, type);
       const headers = r.ResponseParameters as Record<string, string>;
       assert.equal(headers['gatewayresponse.header.Content-Type'], "'application/json'");
-      // Two origins: a gateway response can only echo the caller's; one origin would be a constant.
-      assert.equal(headers['gatewayresponse.header.Access-Control-Allow-Origin'], 'method.request.header.Origin');
-      assert.equal(headers['gatewayresponse.header.Access-Control-Allow-Credentials'], "'true'");
+      // Two origins: a gateway response cannot choose between them, and echoing the caller's Origin would
+      // allow every origin; so no CORS at all (one origin is a constant: test/infra/settings.test.ts).
+      assert.deepEqual(Object.keys(headers).filter((h) => /access-control/i.test(h)), [], type);
     }
     assert.equal((responses.get('UNAUTHORIZED')?.ResponseParameters as Record<string, string>)['gatewayresponse.header.WWW-Authenticate'], "'Bearer'");
   });
@@ -141,6 +141,75 @@ describe('API Gateway', () => {
       assert.equal(headers['method.response.header.Access-Control-Allow-Origin'], `'${ORIGINS[0]}'`);
       // The second origin is chosen by the response template when the request's Origin matches it.
       assert.ok(JSON.stringify(integration.IntegrationResponses[0]?.ResponseTemplates).includes(ORIGINS[1] as string), m.path);
+    }
+  });
+});
+
+describe('CORS never lets an origin in that is not allowed', () => {
+  // Every place the gateway itself writes CORS headers: gateway responses and the preflights' mock integrations.
+  const allowed = new Set(ORIGINS);
+  const literal = (value: string): string | undefined => /^'(.*)'$/.exec(value)?.[1];
+
+  /** A header mapping value must be a quoted constant: a `method.request.*` source copies what the caller sent. */
+  function checkHeaders(where: string, headers: Record<string, string>, prefix: string): void {
+    for (const [name, value] of Object.entries(headers)) {
+      if (!name.toLowerCase().startsWith(`${prefix}access-control-`)) continue;
+      assert.ok(literal(value) !== undefined, `${where}: ${name} = ${value} is not a constant`);
+    }
+    const origin = headers[`${prefix}Access-Control-Allow-Origin`];
+    if (origin !== undefined) {
+      assert.ok(allowed.has(literal(origin) ?? ''), `${where}: Access-Control-Allow-Origin ${origin} is not an allowed origin`);
+    }
+    assert.ok(!Object.values(headers).some((v) => /method\.request\.header\.origin/i.test(v)), `${where} copies the request's Origin`);
+  }
+
+  it('on every gateway response', () => {
+    const responses = ofType(json, 'AWS::ApiGateway::GatewayResponse');
+    assert.equal(responses.length, 8);
+    for (const [id, r] of responses) {
+      checkHeaders(id, (r.Properties?.ResponseParameters ?? {}) as Record<string, string>, 'gatewayresponse.header.');
+      assert.ok(!JSON.stringify(r.Properties?.ResponseTemplates ?? {}).includes('responseOverride'), id);
+    }
+  });
+
+  it('on every preflight: constants, and the template names only allowed origins, compared exactly', () => {
+    const preflights = apiMethods(json).filter((m) => m.method === 'OPTIONS');
+    assert.ok(preflights.length > 0);
+    for (const m of preflights) {
+      const where = `OPTIONS ${m.path}`;
+      const integration = m.properties.Integration as { Type: string; IntegrationResponses: { ResponseParameters?: Record<string, string>; ResponseTemplates?: Record<string, string> }[] };
+      assert.equal(integration.Type, 'MOCK', where);
+      for (const response of integration.IntegrationResponses) {
+        checkHeaders(where, response.ResponseParameters ?? {}, 'method.response.header.');
+        for (const template of Object.values(response.ResponseTemplates ?? {})) {
+          // The one dynamic part: Access-Control-Allow-Origin overridden to the request's Origin, only inside an
+          // #if that compares that Origin for equality with allowed origins (== is exact in VTL, no pattern).
+          const lines = template.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+          let guarded = false;
+          for (const line of lines) {
+            const cond = /^#if\((.*)\)$/.exec(line)?.[1];
+            if (cond === '$origin == ""') {
+              guarded = false; // CDK's fallback to a lower-case origin header: no header is set in it
+            } else if (cond !== undefined) {
+              const compared = cond.split('||').map((c) => /^\s*\$origin == "([^"]*)"\s*$/.exec(c)?.[1]);
+              assert.ok(compared.every((o) => o !== undefined && allowed.has(o)), `${where}: ${line}`);
+              guarded = true;
+            } else if (line === '#end') {
+              guarded = false;
+            } else if (line.includes('responseOverride.header')) {
+              assert.match(line, /^#set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\)$/, where);
+              assert.ok(guarded, `${where}: the Origin is copied outside an exact comparison`);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('in the functions: each browser-facing one knows the exact list (lambdas/http/cors.ts echoes only those)', () => {
+    for (const name of functionNames.filter((n) => n !== 'authorizer')) {
+      const env = (json.Resources[fnId(name)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      assert.equal(env.CORS_ALLOW_ORIGINS, ORIGINS.join(','), name);
     }
   });
 });
