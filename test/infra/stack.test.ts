@@ -309,25 +309,54 @@ describe('IAM least privilege', () => {
   const dynamo = (name: ApiFunctionName) => actionsOf(statements.get(roleId(name)) ?? []).filter((a) => a.startsWith('dynamodb:')).sort();
 
   it('grants each function exactly its table actions', () => {
-    assert.deepEqual(dynamo('authorizer'), ['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
-    assert.deepEqual(dynamo('login'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamo('authorizer'), ['dynamodb:BatchGetItem']);
+    assert.deepEqual(dynamo('login'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(dynamo('refresh'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    assert.deepEqual(dynamo('logout'), ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamo('logout'), ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(dynamo('orders'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
     assert.deepEqual(dynamo('jwks'), []);
   });
 
-  it('limits the authorizer to session and user items, orders to order items, login\'s deletes to throttle counters', () => {
-    const leadingKeys = (name: ApiFunctionName, action: string) =>
-      (statements.get(roleId(name)) ?? []).find((s) => actionsOf([s]).includes(action))?.Condition;
-    const only = (...keys: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } });
-    assert.deepEqual(leadingKeys('authorizer', 'dynamodb:GetItem'), only('SESSION#*', 'USER#*'));
-    assert.deepEqual(leadingKeys('authorizer', 'dynamodb:BatchGetItem'), only('SESSION#*', 'USER#*'));
-    assert.deepEqual(leadingKeys('orders', 'dynamodb:Query'), only('ORDERS#*'));
-    assert.deepEqual(leadingKeys('orders', 'dynamodb:DeleteItem'), only('ORDERS#*'));
-    assert.deepEqual(leadingKeys('login', 'dynamodb:DeleteItem'), only('THROTTLE#*'));
-    for (const s of statements.get(roleId('authorizer')) ?? []) {
-      assert.deepEqual(s.Resource, actionsOf([s])[0]?.startsWith('logs:') ? s.Resource : { 'Fn::GetAtt': [logicalId(stack, stack.table.table), 'Arn'] });
+  it('limits each table statement to key prefixes, and user-item updates to the attributes a function may change', () => {
+    const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.table.table), 'Arn'] };
+    const table = (name: ApiFunctionName) =>
+      (statements.get(roleId(name)) ?? [])
+        .filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))
+        .map((s) => {
+          assert.deepEqual(s.Resource, tableArn, name); // the table only: no index, no other table
+          assert.equal(s.Effect, 'Allow');
+          return { actions: actionsOf([s]).map((a) => a.replace('dynamodb:', '')).sort(), condition: s.Condition };
+        });
+    const keys = (...prefixes: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes } });
+    // AWS's documented form for attribute-level UpdateItem: the attributes (key included) and no ALL_* return values.
+    const userAttributes = (...attributes: string[]) => ({
+      ...keys('USER#*'),
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', ...attributes] },
+      StringEquals: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+    });
+    assert.deepEqual(table('authorizer'), [{ actions: ['BatchGetItem'], condition: keys('SESSION#*', 'USER#*') }]);
+    assert.deepEqual(table('login'), [
+      { actions: ['GetItem'], condition: keys('USER#*') },
+      { actions: ['DeleteItem', 'GetItem', 'UpdateItem'], condition: keys('THROTTLE#*') },
+      { actions: ['PutItem'], condition: keys('SESSION#*', 'REFRESH#*') },
+      { actions: ['UpdateItem'], condition: userAttributes('passwordHash') },
+    ]);
+    assert.deepEqual(table('refresh'), [
+      { actions: ['GetItem'], condition: keys('REFRESH#*', 'SESSION#*', 'USER#*') },
+      { actions: ['PutItem'], condition: keys('REFRESH#*') },
+      { actions: ['UpdateItem'], condition: keys('REFRESH#*', 'SESSION#*') },
+    ]);
+    assert.deepEqual(table('logout'), [
+      { actions: ['GetItem'], condition: keys('REFRESH#*', 'SESSION#*') },
+      { actions: ['UpdateItem'], condition: keys('SESSION#*') },
+      { actions: ['UpdateItem'], condition: userAttributes('sessionsValidAfter') },
+    ]);
+    assert.deepEqual(table('orders'), [{ actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query'], condition: keys('ORDERS#*') }]);
+    assert.deepEqual(table('jwks'), []);
+    // Attribute limits without PutItem/DeleteItem beside them on the same items: those replace whole items.
+    for (const name of functionNames) {
+      const userWrites = table(name).filter((s) => JSON.stringify(s.condition).includes('USER#')).flatMap((s) => s.actions);
+      assert.ok(!userWrites.includes('PutItem') && !userWrites.includes('DeleteItem'), name);
     }
   });
 
