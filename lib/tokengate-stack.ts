@@ -203,6 +203,7 @@ export class TokengateStack extends Stack {
       logRetention: s.logRetentionDays,
       manageAccountCloudWatchRole: props.manageAccountCloudWatchRole ?? true,
       ...(s.webAclArn ? { webAclArn: s.webAclArn } : {}),
+      ...(s.wafRateLimitPerIp !== undefined ? { wafRateLimitPerIp: s.wafRateLimitPerIp } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the API stage' });
@@ -241,9 +242,9 @@ export class TokengateStack extends Stack {
         { id: 'AwsSolutions-COG4', reason: `CORS preflight for ${path}: browsers send OPTIONS without credentials; mock integration, no backend.` },
       ]);
     }
-    if (!s.webAclArn) {
+    if (!s.webAclArn && s.wafRateLimitPerIp === undefined) {
       acknowledge(api.api.deploymentStage, [
-        { id: 'AwsSolutions-APIG3', reason: 'A web ACL is account- and traffic-specific and costs money; set tokengate:webAclArn to associate one (docs/DEPLOY.md). Stage throttling, stricter login throttling and per-user login lockout are always on.' },
+        { id: 'AwsSolutions-APIG3', reason: 'A web ACL is account- and traffic-specific and costs money; set tokengate:wafRateLimitPerIp for a per-IP rate rule on /auth/*, or tokengate:webAclArn to associate your own (docs/DEPLOY.md). Stage throttling, stricter login throttling and per-user login lockout are always on.' },
       ]);
     }
   }

@@ -83,6 +83,11 @@ export interface TokengateApiProps {
   readonly manageAccountCloudWatchRole?: boolean;
   /** REGIONAL WAFv2 web ACL to associate with the stage. @default none */
   readonly webAclArn?: string;
+  /**
+   * Create a REGIONAL web ACL for the stage whose one rule answers 429 to an IP address that sent more than
+   * this many requests to `/auth/*` within 5 minutes. Not together with `webAclArn`. @default none
+   */
+  readonly wafRateLimitPerIp?: number;
 }
 
 export class TokengateApi extends Construct {
@@ -94,6 +99,8 @@ export class TokengateApi extends Construct {
   /** OPTIONS methods added for CORS, keyed by path. */
   readonly preflights: ReadonlyMap<string, apigw.Method>;
   readonly validator: apigw.RequestValidator;
+  /** The web ACL created for `wafRateLimitPerIp`. */
+  readonly webAcl?: wafv2.CfnWebACL;
 
   constructor(scope: Construct, id: string, props: TokengateApiProps) {
     super(scope, id);
@@ -225,12 +232,66 @@ export class TokengateApi extends Construct {
 
     this.addGatewayResponses(origins);
 
-    if (props.webAclArn) {
+    if (props.webAclArn && props.wafRateLimitPerIp !== undefined) {
+      throw new Error('webAclArn and wafRateLimitPerIp exclude each other: a stage takes one web ACL');
+    }
+    if (props.wafRateLimitPerIp !== undefined) {
+      this.webAcl = this.authRateLimitAcl(props.wafRateLimitPerIp, props.stageName ?? 'prod');
+    }
+    const webAclArn = props.webAclArn ?? this.webAcl?.attrArn;
+    if (webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
         resourceArn: this.api.deploymentStage.stageArn,
-        webAclArn: props.webAclArn,
+        webAclArn,
       });
     }
+  }
+
+  /**
+   * A web ACL that allows everything except an IP address over `limit` requests to the auth routes in 5 minutes,
+   * which WAF answers 429 with the body API Gateway's own throttling gives, until the address slows down. The
+   * scope-down matches the path as WAF sees it: `/<stage>/auth/…` on the execute-api URL, `/auth/…` on a custom
+   * domain mapped at the root; URL-decoded and normalised first, so `%61uth` or `//auth` count as well.
+   */
+  private authRateLimitAcl(limit: number, stageName: string): wafv2.CfnWebACL {
+    const startsWith = (prefix: string): wafv2.CfnWebACL.StatementProperty => ({
+      byteMatchStatement: {
+        fieldToMatch: { uriPath: {} },
+        positionalConstraint: 'STARTS_WITH',
+        searchString: prefix,
+        textTransformations: [
+          { priority: 0, type: 'URL_DECODE' },
+          { priority: 1, type: 'NORMALIZE_PATH' },
+        ],
+      },
+    });
+    const metric = (name: string) => ({ cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true });
+    return new wafv2.CfnWebACL(this, 'AuthRateLimit', {
+      scope: 'REGIONAL',
+      // CloudFormation allows no '*' or parentheses here.
+      description: 'tokengate: per-IP rate limit on /auth/ - login, refresh, logout',
+      defaultAction: { allow: {} },
+      visibilityConfig: metric('tokengate-web-acl'),
+      customResponseBodies: {
+        TooManyRequests: { contentType: 'APPLICATION_JSON', content: '{"message":"Too Many Requests"}' },
+      },
+      rules: [
+        {
+          name: 'AuthRoutesPerIp',
+          priority: 0,
+          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'TooManyRequests' } } },
+          statement: {
+            rateBasedStatement: {
+              aggregateKeyType: 'IP',
+              limit,
+              evaluationWindowSec: 300,
+              scopeDownStatement: { orStatement: { statements: [startsWith(`/${stageName}/auth/`), startsWith('/auth/')] } },
+            },
+          },
+          visibilityConfig: metric('tokengate-auth-rate-limit'),
+        },
+      ],
+    });
   }
 
   /** `<api url>.well-known/jwks.json` */

@@ -20,7 +20,7 @@ const variant = synth({
   'tokengate:throttlingRateLimit': '5',
 });
 const fromProps = synth(
-  { 'tokengate:authorizerCacheTtlSeconds': 0, 'tokengate:stageName': 'v2' },
+  { 'tokengate:authorizerCacheTtlSeconds': 0, 'tokengate:stageName': 'v2', 'tokengate:wafRateLimitPerIp': '100' },
   { settings: { authorizerCacheTtlSeconds: 60, refreshCookiePath: '/auth' }, manageAccountCloudWatchRole: false },
 );
 
@@ -85,6 +85,47 @@ describe('API Gateway account role', () => {
   it('is left alone when the organisation manages it', () => {
     fromProps.template.resourceCountIs('AWS::ApiGateway::Account', 0);
     variant.template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+});
+
+describe('WAF rate rule (tokengate:wafRateLimitPerIp)', () => {
+  it('is off by default: no web ACL, no association', () => {
+    variant.template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    variant.template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+  });
+
+  it('creates a REGIONAL web ACL whose one rule limits each IP on /<stage>/auth/* and /auth/*, and attaches it to the stage', () => {
+    const { stack, template, json } = fromProps;
+    template.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    const [[aclId, acl] = []] = ofType(json, 'AWS::WAFv2::WebACL');
+    assert.ok(aclId && acl);
+    const p = acl.Properties as { Scope: string; DefaultAction: unknown; Rules: Record<string, unknown>[]; CustomResponseBodies: Record<string, unknown> };
+    assert.equal(p.Scope, 'REGIONAL');
+    assert.deepEqual(p.DefaultAction, { Allow: {} });
+    assert.equal(p.Rules.length, 1, 'one rule: one rule fee');
+    const path = (prefix: string) => ({
+      ByteMatchStatement: {
+        FieldToMatch: { UriPath: {} },
+        PositionalConstraint: 'STARTS_WITH',
+        SearchString: prefix,
+        TextTransformations: [{ Priority: 0, Type: 'URL_DECODE' }, { Priority: 1, Type: 'NORMALIZE_PATH' }],
+      },
+    });
+    assert.deepEqual(p.Rules[0]?.Statement, {
+      RateBasedStatement: {
+        AggregateKeyType: 'IP',
+        Limit: 100,
+        EvaluationWindowSec: 300,
+        // The stage of this synth is v2: the execute-api path carries it, a custom domain's does not.
+        ScopeDownStatement: { OrStatement: { Statements: [path('/v2/auth/'), path('/auth/')] } },
+      },
+    });
+    assert.deepEqual(p.Rules[0]?.Action, { Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'TooManyRequests' } } });
+    assert.deepEqual(p.CustomResponseBodies, { TooManyRequests: { ContentType: 'APPLICATION_JSON', Content: '{"message":"Too Many Requests"}' } });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: { 'Fn::GetAtt': [aclId, 'Arn'] },
+      ResourceArn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: logicalId(stack, stack.api.api.deploymentStage) }])]) }),
+    });
   });
 });
 
@@ -192,6 +233,13 @@ describe('bad settings fail the synth with a clear message', () => {
     ['cookie path without a slash', { 'tokengate:refreshCookiePath': 'auth' }, /tokengate:refreshCookiePath/],
     ['stage name with a slash', { 'tokengate:stageName': 'a/b' }, /tokengate:stageName/],
     ['global web ACL', { 'tokengate:webAclArn': 'arn:aws:wafv2:us-east-1:111122223333:global/webacl/x/y' }, /REGIONAL/],
+    ['WAF rate limit below what WAF accepts', { 'tokengate:wafRateLimitPerIp': '9' }, /tokengate:wafRateLimitPerIp: must be a whole number between 10 and 2000000000/],
+    ['WAF rate limit not a number', { 'tokengate:wafRateLimitPerIp': 'lots' }, /tokengate:wafRateLimitPerIp/],
+    [
+      'WAF rate limit and an own web ACL',
+      { 'tokengate:wafRateLimitPerIp': 100, 'tokengate:webAclArn': 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/tokengate/abc' },
+      /tokengate:wafRateLimitPerIp: cannot be combined with webAclArn/,
+    ],
   ];
   for (const [name, context, message] of cases) {
     it(name, () => {
