@@ -6,12 +6,13 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct, IConstruct } from 'constructs';
 import { ENV, FUNCTION_ENV, CORS_AWARE, pickEnv, type ApiFunctionName, type EnvName } from './constructs/function-env.js';
-import { SessionTable } from './constructs/session-table.js';
+import { PARTITION_KEY, SessionTable, SORT_KEY } from './constructs/session-table.js';
 import { resolveSettings, type TokengateSettings, type TokengateSettingsInput } from './constructs/settings.js';
 import { SigningKeys } from './constructs/signing-keys.js';
 import { TokengateApi } from './constructs/tokengate-api.js';
 import { TokengateFunction, type TableAction, type TableGrantOptions } from './constructs/tokengate-function.js';
 import { routes as routeTable, type FunctionName, type Route } from './routes.js';
+import { ORDERS_PREFIX, REFRESH_PREFIX, SESSION_PREFIX, THROTTLE_PREFIX, USER_PREFIX } from '../lambdas/adapters/dynamo/keys.js';
 
 export interface TokengateStackProps extends StackProps {
   /**
@@ -42,6 +43,16 @@ interface FunctionSpec {
   readonly sign?: boolean;
 }
 
+/** Every item whose partition key starts with one of these prefixes (lambdas/adapters/dynamo/keys.ts). */
+const items = (...prefixes: string[]): string[] => prefixes.map((p) => `${p}*`);
+
+/** UpdateItem on user items that may change `attributes` and nothing else (the key is named, not changed). */
+const userUpdate = (...attributes: string[]): TableGrant => ({
+  actions: ['UpdateItem'],
+  leadingKeys: items(USER_PREFIX),
+  attributes: [PARTITION_KEY, SORT_KEY, ...attributes],
+});
+
 /**
  * Sizing and grants per function.
  * - Memory buys CPU on Lambda (1769 MB = one full vCPU). Login hashes passwords with scrypt N=2^17, r=8:
@@ -49,24 +60,31 @@ interface FunctionSpec {
  *   one vCPU, so login gets 1769 MB (more would add a second vCPU it cannot use); at the same GB-seconds it
  *   answers in roughly half the time it would at 1024 MB. The authorizer sits in front of every protected
  *   call: 512 MB keeps its ES256 verification and cold start fast.
- * - Table access: exactly the item operations each handler performs (lambdas/adapters/dynamo). Nothing may
- *   Scan. The authorizer only reads session and user items; the orders service only touches `ORDERS#<sub>`
- *   items; login may delete only its failed-login counters (`THROTTLE#…`, cleared on success).
+ * - Table access: exactly the item operations each handler performs (lambdas/adapters/dynamo), each limited to
+ *   the key prefixes it touches; nothing may Scan. Writes to user items name the attributes they may change:
+ *   login rehashes `passwordHash` (when the stored hash has weaker parameters), logout with `all` moves
+ *   `sessionsValidAfter`; nothing else of a user (permissions, status) can be changed by a function.
+ *   test/infra/table-access.test.ts runs every flow and checks each call against these grants, both ways.
  */
 const FUNCTIONS: Readonly<Record<ApiFunctionName, FunctionSpec>> = {
   authorizer: {
     description: 'tokengate: API Gateway TOKEN authorizer (ES256 verify + revocation check)',
     memorySize: 512,
     timeout: Duration.seconds(3),
-    table: [{ actions: ['GetItem', 'BatchGetItem'], leadingKeys: ['SESSION#*', 'USER#*'] }],
+    // One BatchGetItem of the session and its user (adapters/dynamo/session-status.ts).
+    table: [{ actions: ['BatchGetItem'], leadingKeys: items(SESSION_PREFIX, USER_PREFIX) }],
   },
   login: {
     description: 'tokengate: POST /auth/login (scrypt verify, session create, KMS sign)',
     memorySize: 1769,
     timeout: Duration.seconds(10),
     table: [
-      { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
-      { actions: ['DeleteItem'], leadingKeys: ['THROTTLE#*'] },
+      { actions: ['GetItem'], leadingKeys: items(USER_PREFIX) },
+      // Failed-login windows: read, reserve a slot (conditional update), give it back on success.
+      { actions: ['GetItem', 'UpdateItem'], leadingKeys: items(THROTTLE_PREFIX) },
+      // A new session and its first refresh token.
+      { actions: ['PutItem'], leadingKeys: items(SESSION_PREFIX, REFRESH_PREFIX) },
+      userUpdate('passwordHash'),
     ],
     sign: true,
   },
@@ -74,14 +92,25 @@ const FUNCTIONS: Readonly<Record<ApiFunctionName, FunctionSpec>> = {
     description: 'tokengate: POST /auth/refresh (rotating refresh tokens, KMS sign)',
     memorySize: 512,
     timeout: Duration.seconds(5),
-    table: [{ actions: ['GetItem', 'PutItem', 'UpdateItem'] }],
+    table: [
+      { actions: ['GetItem'], leadingKeys: items(REFRESH_PREFIX, SESSION_PREFIX, USER_PREFIX) },
+      // The rotated token's record.
+      { actions: ['PutItem'], leadingKeys: items(REFRESH_PREFIX) },
+      // Claim the presented token; rotate or revoke the session.
+      { actions: ['UpdateItem'], leadingKeys: items(REFRESH_PREFIX, SESSION_PREFIX) },
+    ],
     sign: true,
   },
   logout: {
     description: 'tokengate: POST /auth/logout (revokes the session or all sessions)',
     memorySize: 256,
     timeout: Duration.seconds(5),
-    table: [{ actions: ['GetItem', 'UpdateItem'] }],
+    table: [
+      // The presented credential's session, and its user (a session before the user's cut-off is not live).
+      { actions: ['GetItem'], leadingKeys: items(REFRESH_PREFIX, SESSION_PREFIX, USER_PREFIX) },
+      { actions: ['UpdateItem'], leadingKeys: items(SESSION_PREFIX) },
+      userUpdate('sessionsValidAfter'),
+    ],
   },
   jwks: {
     description: 'tokengate: GET /.well-known/jwks.json (serves JWKS_JSON)',
@@ -93,7 +122,7 @@ const FUNCTIONS: Readonly<Record<ApiFunctionName, FunctionSpec>> = {
     description: 'tokengate: demo orders service behind the authorizer',
     memorySize: 256,
     timeout: Duration.seconds(5),
-    table: [{ actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'], leadingKeys: ['ORDERS#*'] }],
+    table: [{ actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'], leadingKeys: items(ORDERS_PREFIX) }],
   },
 };
 
@@ -132,7 +161,8 @@ export class TokengateStack extends Stack {
       [ENV.REFRESH_REUSE_GRACE_SECONDS]: String(s.refreshReuseGraceSeconds),
       [ENV.REVOCATION_CACHE_TTL_SECONDS]: String(s.revocationCacheTtlSeconds),
       [ENV.CLOCK_LEEWAY_SECONDS]: String(s.clockLeewaySeconds),
-      [ENV.REFRESH_COOKIE_PATH]: s.refreshCookiePath ?? `/${s.stageName}/auth`,
+      // `/` gives the `__Host-` cookie (no Domain, Path=/): the strongest against planted cookies (README, cookie mode).
+      [ENV.REFRESH_COOKIE_PATH]: s.refreshCookiePath ?? '/',
     };
 
     const functions = {} as Record<ApiFunctionName, TokengateFunction>;
@@ -175,6 +205,7 @@ export class TokengateStack extends Stack {
       logRetention: s.logRetentionDays,
       manageAccountCloudWatchRole: props.manageAccountCloudWatchRole ?? true,
       ...(s.webAclArn ? { webAclArn: s.webAclArn } : {}),
+      ...(s.wafRateLimitPerIp !== undefined ? { wafRateLimitPerIp: s.wafRateLimitPerIp } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the API stage' });
@@ -213,9 +244,9 @@ export class TokengateStack extends Stack {
         { id: 'AwsSolutions-COG4', reason: `CORS preflight for ${path}: browsers send OPTIONS without credentials; mock integration, no backend.` },
       ]);
     }
-    if (!s.webAclArn) {
+    if (!s.webAclArn && s.wafRateLimitPerIp === undefined) {
       acknowledge(api.api.deploymentStage, [
-        { id: 'AwsSolutions-APIG3', reason: 'A web ACL is account- and traffic-specific and costs money; set tokengate:webAclArn to associate one (docs/DEPLOY.md). Stage throttling, stricter login throttling and per-user login lockout are always on.' },
+        { id: 'AwsSolutions-APIG3', reason: 'A web ACL is account- and traffic-specific and costs money; set tokengate:wafRateLimitPerIp for a per-IP rate rule on /auth/*, or tokengate:webAclArn to associate your own (docs/DEPLOY.md). Stage throttling, stricter login throttling and per-user login lockout are always on.' },
       ]);
     }
   }

@@ -69,6 +69,13 @@ export interface TokengateSettings {
   readonly refreshCookiePath?: string;
   /** WAFv2 web ACL (REGIONAL scope) to associate with the stage. @default none */
   readonly webAclArn?: string;
+  /**
+   * Creates a WAFv2 web ACL for the stage with one rate-based rule: an IP address that sends more than this
+   * many requests to `/auth/*` (login, refresh, logout) within 5 minutes is answered 429 by WAF until its rate
+   * drops. Costs money (docs/DEPLOY.md). Not with `webAclArn` (a stage has one web ACL: add the rule to yours).
+   * @default none (no web ACL)
+   */
+  readonly wafRateLimitPerIp?: number;
 }
 
 export type TokengateSettingsInput = Partial<TokengateSettings>;
@@ -104,7 +111,7 @@ const KEYS: readonly (keyof TokengateSettings)[] = [
   'clockLeewaySeconds', 'authorizerCacheTtlSeconds', 'revocationCacheTtlSeconds', 'corsAllowOrigins',
   'throttlingRateLimit', 'throttlingBurstLimit', 'loginThrottlingRateLimit', 'loginThrottlingBurstLimit',
   'tracing', 'signingKeys', 'activeSigningKey', 'logRetentionDays', 'tableRemovalPolicy', 'stageName',
-  'refreshCookiePath', 'webAclArn',
+  'refreshCookiePath', 'webAclArn', 'wafRateLimitPerIp',
 ];
 
 /** Reads every `tokengate:*` context value, overlays `overrides`, validates, and fills in defaults. */
@@ -122,6 +129,15 @@ export function validateSettings(raw: Partial<Record<keyof TokengateSettings, un
   const int = (key: keyof typeof DEFAULTS & keyof TokengateSettings, min: number, max: number): number => {
     const v = raw[key];
     if (v === undefined || v === null || v === '') return DEFAULTS[key] as number;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new TokengateConfigError(key, `must be a whole number between ${min} and ${max}`, v);
+    }
+    return n;
+  };
+  const optionalInt = (key: 'wafRateLimitPerIp', min: number, max: number): number | undefined => {
+    const v = raw[key];
+    if (v === undefined || v === null || v === '') return undefined;
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
       throw new TokengateConfigError(key, `must be a whole number between ${min} and ${max}`, v);
@@ -256,6 +272,15 @@ export function validateSettings(raw: Partial<Record<keyof TokengateSettings, un
   if (webAclArn !== undefined && !/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+/.test(webAclArn)) {
     throw new TokengateConfigError('webAclArn', 'must be the ARN of a REGIONAL WAFv2 web ACL', webAclArn);
   }
+  // WAF's bounds for a rate-based rule's limit (requests per evaluation window, here 5 minutes).
+  const wafRateLimitPerIp = optionalInt('wafRateLimitPerIp', 10, 2_000_000_000);
+  if (wafRateLimitPerIp !== undefined && webAclArn !== undefined) {
+    throw new TokengateConfigError(
+      'wafRateLimitPerIp',
+      'cannot be combined with webAclArn: a stage takes one web ACL; add a rate-based rule to yours instead',
+      wafRateLimitPerIp,
+    );
+  }
 
   return {
     issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseGraceSeconds, clockLeewaySeconds,
@@ -263,6 +288,7 @@ export function validateSettings(raw: Partial<Record<keyof TokengateSettings, un
     loginThrottlingRateLimit, loginThrottlingBurstLimit, tracing, signingKeys, activeSigningKey, logRetentionDays,
     tableRemovalPolicy: removal, stageName, ...(refreshCookiePath ? { refreshCookiePath } : {}),
     ...(webAclArn ? { webAclArn } : {}),
+    ...(wafRateLimitPerIp !== undefined ? { wafRateLimitPerIp } : {}),
   };
 }
 

@@ -84,6 +84,11 @@ export interface TokengateApiProps {
   readonly manageAccountCloudWatchRole?: boolean;
   /** REGIONAL WAFv2 web ACL to associate with the stage. @default none */
   readonly webAclArn?: string;
+  /**
+   * Create a REGIONAL web ACL for the stage whose one rule answers 429 to an IP address that sent more than
+   * this many requests to `/auth/*` within 5 minutes. Not together with `webAclArn`. @default none
+   */
+  readonly wafRateLimitPerIp?: number;
 }
 
 export class TokengateApi extends Construct {
@@ -95,6 +100,8 @@ export class TokengateApi extends Construct {
   /** OPTIONS methods added for CORS, keyed by path. */
   readonly preflights: ReadonlyMap<string, apigw.Method>;
   readonly validator: apigw.RequestValidator;
+  /** The web ACL created for `wafRateLimitPerIp`. */
+  readonly webAcl?: wafv2.CfnWebACL;
 
   constructor(scope: Construct, id: string, props: TokengateApiProps) {
     super(scope, id);
@@ -228,12 +235,66 @@ export class TokengateApi extends Construct {
 
     this.addGatewayResponses(origins);
 
-    if (props.webAclArn) {
+    if (props.webAclArn && props.wafRateLimitPerIp !== undefined) {
+      throw new Error('webAclArn and wafRateLimitPerIp exclude each other: a stage takes one web ACL');
+    }
+    if (props.wafRateLimitPerIp !== undefined) {
+      this.webAcl = this.authRateLimitAcl(props.wafRateLimitPerIp, props.stageName ?? 'prod');
+    }
+    const webAclArn = props.webAclArn ?? this.webAcl?.attrArn;
+    if (webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
         resourceArn: this.api.deploymentStage.stageArn,
-        webAclArn: props.webAclArn,
+        webAclArn,
       });
     }
+  }
+
+  /**
+   * A web ACL that allows everything except an IP address over `limit` requests to the auth routes in 5 minutes,
+   * which WAF answers 429 with the body API Gateway's own throttling gives, until the address slows down. The
+   * scope-down matches the path as WAF sees it: `/<stage>/auth/…` on the execute-api URL, `/auth/…` on a custom
+   * domain mapped at the root; URL-decoded and normalised first, so `%61uth` or `//auth` count as well.
+   */
+  private authRateLimitAcl(limit: number, stageName: string): wafv2.CfnWebACL {
+    const startsWith = (prefix: string): wafv2.CfnWebACL.StatementProperty => ({
+      byteMatchStatement: {
+        fieldToMatch: { uriPath: {} },
+        positionalConstraint: 'STARTS_WITH',
+        searchString: prefix,
+        textTransformations: [
+          { priority: 0, type: 'URL_DECODE' },
+          { priority: 1, type: 'NORMALIZE_PATH' },
+        ],
+      },
+    });
+    const metric = (name: string) => ({ cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true });
+    return new wafv2.CfnWebACL(this, 'AuthRateLimit', {
+      scope: 'REGIONAL',
+      // CloudFormation allows no '*' or parentheses here.
+      description: 'tokengate: per-IP rate limit on /auth/ - login, refresh, logout',
+      defaultAction: { allow: {} },
+      visibilityConfig: metric('tokengate-web-acl'),
+      customResponseBodies: {
+        TooManyRequests: { contentType: 'APPLICATION_JSON', content: '{"message":"Too Many Requests"}' },
+      },
+      rules: [
+        {
+          name: 'AuthRoutesPerIp',
+          priority: 0,
+          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'TooManyRequests' } } },
+          statement: {
+            rateBasedStatement: {
+              aggregateKeyType: 'IP',
+              limit,
+              evaluationWindowSec: 300,
+              scopeDownStatement: { orStatement: { statements: [startsWith(`/${stageName}/auth/`), startsWith('/auth/')] } },
+            },
+          },
+          visibilityConfig: metric('tokengate-auth-rate-limit'),
+        },
+      ],
+    });
   }
 
   /** `<api url>.well-known/jwks.json` */
@@ -242,26 +303,26 @@ export class TokengateApi extends Construct {
   }
 
   /**
-   * Answers API Gateway gives by itself (no valid token, denied, authorizer down, bad body, throttled…) as
-   * JSON, with CORS headers so a browser client can read a 401 and refresh instead of seeing a network error.
+   * Answers API Gateway gives by itself (no valid token, denied, authorizer down, bad body, throttled…) as JSON.
+   *
+   * CORS: a gateway response has no logic (its headers are constants or copies of request values, its template
+   * is not run through VTL), so it cannot tell an allowed origin from any other. With exactly one allowed origin
+   * it names that origin literally, so a browser client there can read a 401 and refresh instead of seeing a
+   * network error. With several it sends no CORS headers at all: copying the request's Origin with credentials
+   * would hand every site on the web a credentialed read of these answers. Browser clients then see gateway
+   * errors as network errors (docs/DEPLOY.md, "CORS"); the functions' own answers still carry CORS headers for
+   * each allowed origin, exactly (lambdas/http/cors.ts).
    */
   private addGatewayResponses(origins: readonly string[]): void {
     const cors: Record<string, string> = {};
     if (origins.length === 1) {
       cors['Access-Control-Allow-Origin'] = `'${origins[0]}'`;
-    } else if (origins.length > 1) {
-      // A gateway response cannot choose among several origins, so it echoes the caller's Origin. Safe here:
-      // gateway responses are constant texts that depend on nothing a victim's browser adds (the authorizer
-      // reads only the Authorization header, which a foreign page cannot make a browser send).
-      cors['Access-Control-Allow-Origin'] = 'method.request.header.Origin';
-    }
-    if (origins.length > 0) {
       cors['Access-Control-Allow-Credentials'] = "'true'";
       cors['Vary'] = "'Origin'";
     }
     const json = (body: string) => ({ 'application/json': body });
     // Status codes and bodies stay what API Gateway answers by default (and what the local gateway, lib/local,
-    // reproduces), so local and cloud agree; what changes is that every one is JSON and carries CORS headers.
+    // reproduces), so local and cloud agree; what changes is that every one is JSON (with CORS headers as above).
     const messageString = '{"message":$context.error.messageString}';
     const responses: [string, apigw.ResponseType, string, string, Record<string, string>?][] = [
       ['Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401', '{"message":"Unauthorized"}', { 'WWW-Authenticate': "'Bearer'" }],

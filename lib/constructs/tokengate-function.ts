@@ -36,11 +36,19 @@ export type TableAction =
 
 export interface TableGrantOptions {
   /**
-   * Restricts every granted action to items whose partition key matches one of these patterns
-   * (`dynamodb:LeadingKeys`, `ForAllValues:StringLike`), e.g. `['SESSION#*', 'USER#*']`.
-   * @default no restriction on the partition key
+   * The grant covers only items whose partition key matches one of these patterns (`dynamodb:LeadingKeys`,
+   * `ForAllValues:StringLike`), e.g. `['SESSION#*', 'USER#*']`. Required: no function gets the whole table.
    */
-  readonly leadingKeys?: readonly string[];
+  readonly leadingKeys: readonly string[];
+  /**
+   * Attribute-level control for `UpdateItem` (the only action it may be used with: PutItem and DeleteItem
+   * replace whole items, reads would also need `dynamodb:Select`): the request may name only these attributes,
+   * in its key, update and condition expressions (`dynamodb:Attributes`, `ForAllValues:StringEquals`), and may
+   * only ask for the updated attributes back (`dynamodb:ReturnValues` NONE, UPDATED_OLD or UPDATED_NEW), as the
+   * DynamoDB developer guide documents. List the table's key attributes too: DynamoDB needs them.
+   * @default any attribute
+   */
+  readonly attributes?: readonly string[];
 }
 
 export interface TokengateFunctionProps {
@@ -120,6 +128,7 @@ export class TokengateFunction extends Construct {
           mainFields: [...LAMBDA_BUNDLE.mainFields],
           banner: LAMBDA_BUNDLE.banner,
           minify: LAMBDA_BUNDLE.minify,
+          keepNames: LAMBDA_BUNDLE.keepNames,
           sourceMap: LAMBDA_BUNDLE.sourcemap,
           sourcesContent: false,
           externalModules: [...LAMBDA_BUNDLE.external],
@@ -141,18 +150,29 @@ export class TokengateFunction extends Construct {
   }
 
   /**
-   * Grants exactly `actions` on the table (and nothing on its indexes), optionally only for some partition
-   * keys. Setting TABLE_NAME is the caller's job (see FUNCTION_ENV), so the env contract stays in one table.
+   * Grants exactly `actions` on the table (and nothing on its indexes), for some partition keys only, and for
+   * UpdateItem optionally some attributes only: one statement per call (the `minimizePolicies` feature flag may
+   * merge statements whose conditions are equal, which allows the same). Setting TABLE_NAME is the caller's job
+   * (see FUNCTION_ENV), so the env contract stays in one table.
    */
-  grantTable(table: ITable, actions: readonly TableAction[], options: TableGrantOptions = {}): void {
+  grantTable(table: ITable, actions: readonly TableAction[], options: TableGrantOptions): void {
     if (actions.length === 0) return;
+    if (options.leadingKeys.length === 0) throw new Error(`${this.node.path}: a table grant needs leading keys`);
+    const conditions: Record<string, Record<string, string[]>> = {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...options.leadingKeys] },
+    };
+    if (options.attributes) {
+      if (actions.some((a) => a !== 'UpdateItem')) {
+        throw new Error(`${this.node.path}: attribute-level grants are for UpdateItem only, got ${actions.join(', ')}`);
+      }
+      conditions['ForAllValues:StringEquals'] = { 'dynamodb:Attributes': [...options.attributes] };
+      conditions['StringEquals'] = { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] };
+    }
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: actions.map((a) => `dynamodb:${a}`),
         resources: [table.tableArn],
-        ...(options.leadingKeys
-          ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...options.leadingKeys] } } }
-          : {}),
+        conditions,
       }),
     );
   }

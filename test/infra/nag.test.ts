@@ -44,9 +44,10 @@ const everything = synth({
   'tokengate:signingKeys': 'k2024,k2025',
   'tokengate:activeSigningKey': 'k2025',
 });
+const rateRule = synth({ 'tokengate:wafRateLimitPerIp': 300 });
 
 describe('cdk-nag AwsSolutions', () => {
-  for (const [name, s] of [['default settings', plain], ['tracing, WAF, CORS, two keys', everything]] as const) {
+  for (const [name, s] of [['default settings', plain], ['tracing, WAF, CORS, two keys', everything], ['WAF rate rule', rateRule]] as const) {
     it(`has no unacknowledged error or warning (${name})`, () => {
       assert.deepEqual(findings(s.stack), []);
       // Nothing reaches the annotations channel either (cdk-nag v2 style, or CDK's own warnings about nag ids).
@@ -67,8 +68,10 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM4', // API Gateway's account-level CloudWatch role
       'AwsSolutions-IAM5', // the provider framework invoking the publisher by qualified ARN
     ]);
-    // With tracing on, X-Ray's Resource "*" is acknowledged too; with a web ACL, APIG3 is gone.
+    // With tracing on, X-Ray's Resource "*" is acknowledged too; with a web ACL (own or the rate rule's), APIG3 is gone.
     assert.deepEqual(rules(everything.stack), ['AwsSolutions-APIG4', 'AwsSolutions-COG4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5']);
+    assert.deepEqual(rules(rateRule.stack), ['AwsSolutions-APIG4', 'AwsSolutions-COG4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5']);
+    assert.ok(!acknowledgements(rateRule.stack).some((a) => a.id === 'AwsSolutions-APIG3'));
     const xray = pack.validateScope(everything.stack).violations.find((v) => v.ruleName === 'AwsSolutions-IAM5[Resource::*]');
     assert.ok(xray && xray.violatingResources.length >= 7, 'every traced function role');
   });

@@ -20,7 +20,7 @@ const variant = synth({
   'tokengate:throttlingRateLimit': '5',
 });
 const fromProps = synth(
-  { 'tokengate:authorizerCacheTtlSeconds': 0, 'tokengate:stageName': 'v2' },
+  { 'tokengate:authorizerCacheTtlSeconds': 0, 'tokengate:stageName': 'v2', 'tokengate:wafRateLimitPerIp': '100' },
   { settings: { authorizerCacheTtlSeconds: 60, refreshCookiePath: '/auth' }, manageAccountCloudWatchRole: false },
 );
 
@@ -38,14 +38,43 @@ describe('authorizer cache TTL', () => {
   it('can be set from stack props, which win over context', () => {
     fromProps.template.hasResourceProperties('AWS::ApiGateway::Authorizer', { AuthorizerResultTtlInSeconds: 60 });
   });
+
+  it('reaches the stage on deploy: a new TTL is a new deployment (logical id), and the stage points at it', () => {
+    const deployment = (context: Record<string, unknown>) => {
+      const { json } = synth(context);
+      const [[id] = []] = ofType(json, 'AWS::ApiGateway::Deployment');
+      const [[, stage] = []] = ofType(json, 'AWS::ApiGateway::Stage');
+      assert.ok(id);
+      assert.deepEqual(stage?.Properties?.DeploymentId, { Ref: id });
+      return id;
+    };
+    const ttl = (seconds: number, extra: Record<string, unknown> = {}) => ({ 'tokengate:authorizerCacheTtlSeconds': seconds, ...extra });
+    assert.notEqual(deployment(ttl(60)), deployment(ttl(120)));
+    // What the cdk.json flag @aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId fixes: without it the
+    // deployment keeps its id, CloudFormation creates no new deployment, and the stage keeps serving the old TTL.
+    const off = { '@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId': false };
+    assert.equal(deployment(ttl(60, off)), deployment(ttl(120, off)));
+  });
+
+  it('may equal the access-token lifetime but not exceed it, from context or from stack props', () => {
+    const settings = (over: Record<string, unknown>) => validateSettings({ issuer: 'https://auth.example.com', audience: 'a', ...over });
+    assert.equal(settings({ accessTokenTtlSeconds: 300, authorizerCacheTtlSeconds: 300 }).authorizerCacheTtlSeconds, 300);
+    assert.throws(() => settings({ accessTokenTtlSeconds: 300, authorizerCacheTtlSeconds: 301 }), /authorizerCacheTtlSeconds: must not exceed accessTokenTtlSeconds \(300\)/);
+    // The default cache TTL (300) against a shorter token lifetime set alone.
+    assert.throws(() => settings({ accessTokenTtlSeconds: 120 }), TokengateConfigError);
+    assert.throws(
+      () => new TokengateStack(new App({ context: baseContext() }), 'Props', { settings: { accessTokenTtlSeconds: 600, authorizerCacheTtlSeconds: 900 } }),
+      /must not exceed accessTokenTtlSeconds \(600\)/,
+    );
+  });
 });
 
 describe('stage and cookie path', () => {
-  it('puts the stage in front of the cookie path by default, and takes an explicit path (custom domain)', () => {
+  it('uses Path=/ by default (the __Host- cookie), and takes an explicit path (custom domain)', () => {
     const env = (x: typeof variant, name: 'login' | 'refresh' | 'logout') =>
       (x.json.Resources[logicalId(x.stack, x.stack.functions[name].fn)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
     for (const name of ['login', 'refresh', 'logout'] as const) {
-      assert.equal(env(variant, name).REFRESH_COOKIE_PATH, '/prod/auth');
+      assert.equal(env(variant, name).REFRESH_COOKIE_PATH, '/');
       assert.equal(env(fromProps, name).REFRESH_COOKIE_PATH, '/auth');
     }
     fromProps.template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'v2' });
@@ -56,6 +85,47 @@ describe('API Gateway account role', () => {
   it('is left alone when the organisation manages it', () => {
     fromProps.template.resourceCountIs('AWS::ApiGateway::Account', 0);
     variant.template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+});
+
+describe('WAF rate rule (tokengate:wafRateLimitPerIp)', () => {
+  it('is off by default: no web ACL, no association', () => {
+    variant.template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    variant.template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+  });
+
+  it('creates a REGIONAL web ACL whose one rule limits each IP on /<stage>/auth/* and /auth/*, and attaches it to the stage', () => {
+    const { stack, template, json } = fromProps;
+    template.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    const [[aclId, acl] = []] = ofType(json, 'AWS::WAFv2::WebACL');
+    assert.ok(aclId && acl);
+    const p = acl.Properties as { Scope: string; DefaultAction: unknown; Rules: Record<string, unknown>[]; CustomResponseBodies: Record<string, unknown> };
+    assert.equal(p.Scope, 'REGIONAL');
+    assert.deepEqual(p.DefaultAction, { Allow: {} });
+    assert.equal(p.Rules.length, 1, 'one rule: one rule fee');
+    const path = (prefix: string) => ({
+      ByteMatchStatement: {
+        FieldToMatch: { UriPath: {} },
+        PositionalConstraint: 'STARTS_WITH',
+        SearchString: prefix,
+        TextTransformations: [{ Priority: 0, Type: 'URL_DECODE' }, { Priority: 1, Type: 'NORMALIZE_PATH' }],
+      },
+    });
+    assert.deepEqual(p.Rules[0]?.Statement, {
+      RateBasedStatement: {
+        AggregateKeyType: 'IP',
+        Limit: 100,
+        EvaluationWindowSec: 300,
+        // The stage of this synth is v2: the execute-api path carries it, a custom domain's does not.
+        ScopeDownStatement: { OrStatement: { Statements: [path('/v2/auth/'), path('/auth/')] } },
+      },
+    });
+    assert.deepEqual(p.Rules[0]?.Action, { Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'TooManyRequests' } } });
+    assert.deepEqual(p.CustomResponseBodies, { TooManyRequests: { ContentType: 'APPLICATION_JSON', Content: '{"message":"Too Many Requests"}' } });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: { 'Fn::GetAtt': [aclId, 'Arn'] },
+      ResourceArn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: logicalId(stack, stack.api.api.deploymentStage) }])]) }),
+    });
   });
 });
 
@@ -163,6 +233,13 @@ describe('bad settings fail the synth with a clear message', () => {
     ['cookie path without a slash', { 'tokengate:refreshCookiePath': 'auth' }, /tokengate:refreshCookiePath/],
     ['stage name with a slash', { 'tokengate:stageName': 'a/b' }, /tokengate:stageName/],
     ['global web ACL', { 'tokengate:webAclArn': 'arn:aws:wafv2:us-east-1:111122223333:global/webacl/x/y' }, /REGIONAL/],
+    ['WAF rate limit below what WAF accepts', { 'tokengate:wafRateLimitPerIp': '9' }, /tokengate:wafRateLimitPerIp: must be a whole number between 10 and 2000000000/],
+    ['WAF rate limit not a number', { 'tokengate:wafRateLimitPerIp': 'lots' }, /tokengate:wafRateLimitPerIp/],
+    [
+      'WAF rate limit and an own web ACL',
+      { 'tokengate:wafRateLimitPerIp': 100, 'tokengate:webAclArn': 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/tokengate/abc' },
+      /tokengate:wafRateLimitPerIp: cannot be combined with webAclArn/,
+    ],
   ];
   for (const [name, context, message] of cases) {
     it(name, () => {

@@ -104,7 +104,7 @@ describe('API Gateway', () => {
     assert.equal(p.TracingEnabled, false);
   });
 
-  it('answers gateway errors with JSON and CORS headers', () => {
+  it('answers gateway errors with JSON, and with two origins without CORS headers', () => {
     const expected: Record<string, [string | undefined, string]> = {
       UNAUTHORIZED: ['401', '{"message":"Unauthorized"}'],
       ACCESS_DENIED: ['403', '{"Message":$context.error.messageString}'],
@@ -122,9 +122,9 @@ describe('API Gateway', () => {
       assert.deepEqual(r.ResponseTemplates, { 'application/json': body }, type);
       const headers = r.ResponseParameters as Record<string, string>;
       assert.equal(headers['gatewayresponse.header.Content-Type'], "'application/json'");
-      // Two origins: a gateway response can only echo the caller's; one origin would be a constant.
-      assert.equal(headers['gatewayresponse.header.Access-Control-Allow-Origin'], 'method.request.header.Origin');
-      assert.equal(headers['gatewayresponse.header.Access-Control-Allow-Credentials'], "'true'");
+      // Two origins: a gateway response cannot choose between them, and echoing the caller's Origin would
+      // allow every origin; so no CORS at all (one origin is a constant: test/infra/settings.test.ts).
+      assert.deepEqual(Object.keys(headers).filter((h) => /access-control/i.test(h)), [], type);
     }
     assert.equal((responses.get('UNAUTHORIZED')?.ResponseParameters as Record<string, string>)['gatewayresponse.header.WWW-Authenticate'], "'Bearer'");
   });
@@ -141,6 +141,75 @@ describe('API Gateway', () => {
       assert.equal(headers['method.response.header.Access-Control-Allow-Origin'], `'${ORIGINS[0]}'`);
       // The second origin is chosen by the response template when the request's Origin matches it.
       assert.ok(JSON.stringify(integration.IntegrationResponses[0]?.ResponseTemplates).includes(ORIGINS[1] as string), m.path);
+    }
+  });
+});
+
+describe('CORS never lets an origin in that is not allowed', () => {
+  // Every place the gateway itself writes CORS headers: gateway responses and the preflights' mock integrations.
+  const allowed = new Set(ORIGINS);
+  const literal = (value: string): string | undefined => /^'(.*)'$/.exec(value)?.[1];
+
+  /** A header mapping value must be a quoted constant: a `method.request.*` source copies what the caller sent. */
+  function checkHeaders(where: string, headers: Record<string, string>, prefix: string): void {
+    for (const [name, value] of Object.entries(headers)) {
+      if (!name.toLowerCase().startsWith(`${prefix}access-control-`)) continue;
+      assert.ok(literal(value) !== undefined, `${where}: ${name} = ${value} is not a constant`);
+    }
+    const origin = headers[`${prefix}Access-Control-Allow-Origin`];
+    if (origin !== undefined) {
+      assert.ok(allowed.has(literal(origin) ?? ''), `${where}: Access-Control-Allow-Origin ${origin} is not an allowed origin`);
+    }
+    assert.ok(!Object.values(headers).some((v) => /method\.request\.header\.origin/i.test(v)), `${where} copies the request's Origin`);
+  }
+
+  it('on every gateway response', () => {
+    const responses = ofType(json, 'AWS::ApiGateway::GatewayResponse');
+    assert.equal(responses.length, 8);
+    for (const [id, r] of responses) {
+      checkHeaders(id, (r.Properties?.ResponseParameters ?? {}) as Record<string, string>, 'gatewayresponse.header.');
+      assert.ok(!JSON.stringify(r.Properties?.ResponseTemplates ?? {}).includes('responseOverride'), id);
+    }
+  });
+
+  it('on every preflight: constants, and the template names only allowed origins, compared exactly', () => {
+    const preflights = apiMethods(json).filter((m) => m.method === 'OPTIONS');
+    assert.ok(preflights.length > 0);
+    for (const m of preflights) {
+      const where = `OPTIONS ${m.path}`;
+      const integration = m.properties.Integration as { Type: string; IntegrationResponses: { ResponseParameters?: Record<string, string>; ResponseTemplates?: Record<string, string> }[] };
+      assert.equal(integration.Type, 'MOCK', where);
+      for (const response of integration.IntegrationResponses) {
+        checkHeaders(where, response.ResponseParameters ?? {}, 'method.response.header.');
+        for (const template of Object.values(response.ResponseTemplates ?? {})) {
+          // The one dynamic part: Access-Control-Allow-Origin overridden to the request's Origin, only inside an
+          // #if that compares that Origin for equality with allowed origins (== is exact in VTL, no pattern).
+          const lines = template.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+          let guarded = false;
+          for (const line of lines) {
+            const cond = /^#if\((.*)\)$/.exec(line)?.[1];
+            if (cond === '$origin == ""') {
+              guarded = false; // CDK's fallback to a lower-case origin header: no header is set in it
+            } else if (cond !== undefined) {
+              const compared = cond.split('||').map((c) => /^\s*\$origin == "([^"]*)"\s*$/.exec(c)?.[1]);
+              assert.ok(compared.every((o) => o !== undefined && allowed.has(o)), `${where}: ${line}`);
+              guarded = true;
+            } else if (line === '#end') {
+              guarded = false;
+            } else if (line.includes('responseOverride.header')) {
+              assert.match(line, /^#set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\)$/, where);
+              assert.ok(guarded, `${where}: the Origin is copied outside an exact comparison`);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('in the functions: each browser-facing one knows the exact list (lambdas/http/cors.ts echoes only those)', () => {
+    for (const name of functionNames.filter((n) => n !== 'authorizer')) {
+      const env = (json.Resources[fnId(name)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      assert.equal(env.CORS_ALLOW_ORIGINS, ORIGINS.join(','), name);
     }
   });
 });
@@ -217,8 +286,8 @@ describe('Lambda functions', () => {
     assert.deepEqual(login.KMS_KEY_ID, { 'Fn::GetAtt': [logicalId(stack, stack.signingKeys.activeKey), 'Arn'] });
     assert.equal(login.ACCESS_TOKEN_TTL_SECONDS, '900');
     assert.equal(login.REFRESH_TOKEN_TTL_SECONDS, '2592000');
-    // The deployed URL has the stage in front of /auth: the cookie path must too.
-    assert.equal(login.REFRESH_COOKIE_PATH, '/prod/auth');
+    // Path=/ by default: the refresh cookie then carries the __Host- prefix (no Domain, can't be planted).
+    assert.equal(login.REFRESH_COOKIE_PATH, '/');
   });
 
   it('is sized for its work: login gets a full vCPU for scrypt, the authorizer answers within 3 s', () => {
@@ -240,25 +309,54 @@ describe('IAM least privilege', () => {
   const dynamo = (name: ApiFunctionName) => actionsOf(statements.get(roleId(name)) ?? []).filter((a) => a.startsWith('dynamodb:')).sort();
 
   it('grants each function exactly its table actions', () => {
-    assert.deepEqual(dynamo('authorizer'), ['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
-    assert.deepEqual(dynamo('login'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamo('authorizer'), ['dynamodb:BatchGetItem']);
+    assert.deepEqual(dynamo('login'), ['dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(dynamo('refresh'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    assert.deepEqual(dynamo('logout'), ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamo('logout'), ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(dynamo('orders'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
     assert.deepEqual(dynamo('jwks'), []);
   });
 
-  it('limits the authorizer to session and user items, orders to order items, login\'s deletes to throttle counters', () => {
-    const leadingKeys = (name: ApiFunctionName, action: string) =>
-      (statements.get(roleId(name)) ?? []).find((s) => actionsOf([s]).includes(action))?.Condition;
-    const only = (...keys: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } });
-    assert.deepEqual(leadingKeys('authorizer', 'dynamodb:GetItem'), only('SESSION#*', 'USER#*'));
-    assert.deepEqual(leadingKeys('authorizer', 'dynamodb:BatchGetItem'), only('SESSION#*', 'USER#*'));
-    assert.deepEqual(leadingKeys('orders', 'dynamodb:Query'), only('ORDERS#*'));
-    assert.deepEqual(leadingKeys('orders', 'dynamodb:DeleteItem'), only('ORDERS#*'));
-    assert.deepEqual(leadingKeys('login', 'dynamodb:DeleteItem'), only('THROTTLE#*'));
-    for (const s of statements.get(roleId('authorizer')) ?? []) {
-      assert.deepEqual(s.Resource, actionsOf([s])[0]?.startsWith('logs:') ? s.Resource : { 'Fn::GetAtt': [logicalId(stack, stack.table.table), 'Arn'] });
+  it('limits each table statement to key prefixes, and user-item updates to the attributes a function may change', () => {
+    const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.table.table), 'Arn'] };
+    const table = (name: ApiFunctionName) =>
+      (statements.get(roleId(name)) ?? [])
+        .filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))
+        .map((s) => {
+          assert.deepEqual(s.Resource, tableArn, name); // the table only: no index, no other table
+          assert.equal(s.Effect, 'Allow');
+          return { actions: actionsOf([s]).map((a) => a.replace('dynamodb:', '')).sort(), condition: s.Condition };
+        });
+    const keys = (...prefixes: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes } });
+    // AWS's documented form for attribute-level UpdateItem: the attributes (key included) and no ALL_* return values.
+    const userAttributes = (...attributes: string[]) => ({
+      ...keys('USER#*'),
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', ...attributes] },
+      StringEquals: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+    });
+    assert.deepEqual(table('authorizer'), [{ actions: ['BatchGetItem'], condition: keys('SESSION#*', 'USER#*') }]);
+    assert.deepEqual(table('login'), [
+      { actions: ['GetItem'], condition: keys('USER#*') },
+      { actions: ['GetItem', 'UpdateItem'], condition: keys('THROTTLE#*') },
+      { actions: ['PutItem'], condition: keys('SESSION#*', 'REFRESH#*') },
+      { actions: ['UpdateItem'], condition: userAttributes('passwordHash') },
+    ]);
+    assert.deepEqual(table('refresh'), [
+      { actions: ['GetItem'], condition: keys('REFRESH#*', 'SESSION#*', 'USER#*') },
+      { actions: ['PutItem'], condition: keys('REFRESH#*') },
+      { actions: ['UpdateItem'], condition: keys('REFRESH#*', 'SESSION#*') },
+    ]);
+    assert.deepEqual(table('logout'), [
+      { actions: ['GetItem'], condition: keys('REFRESH#*', 'SESSION#*', 'USER#*') },
+      { actions: ['UpdateItem'], condition: keys('SESSION#*') },
+      { actions: ['UpdateItem'], condition: userAttributes('sessionsValidAfter') },
+    ]);
+    assert.deepEqual(table('orders'), [{ actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query'], condition: keys('ORDERS#*') }]);
+    assert.deepEqual(table('jwks'), []);
+    // Attribute limits without PutItem/DeleteItem beside them on the same items: those replace whole items.
+    for (const name of functionNames) {
+      const userWrites = table(name).filter((s) => JSON.stringify(s.condition).includes('USER#')).flatMap((s) => s.actions);
+      assert.ok(!userWrites.includes('PutItem') && !userWrites.includes('DeleteItem'), name);
     }
   });
 

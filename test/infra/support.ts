@@ -2,6 +2,7 @@
  * Helpers for the infrastructure tests: synthesize the stack without bundling (esbuild is not under test
  * here, and the handler sources need not exist), and read the template back as routes, policies, functions.
  */
+import { readFileSync } from 'node:fs';
 import { App, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -10,9 +11,18 @@ import { TokengateStack, type TokengateStackProps } from '../../lib/tokengate-st
 export const ISSUER = 'https://auth.test.example';
 export const AUDIENCE = 'test-api';
 
-/** Context every test starts from: no bundling, the two required settings. */
+/**
+ * The feature flags of cdk.json (every context value that is not a `tokengate:` setting), so that the tests
+ * synthesize what `cdk synth` synthesizes: a flag changes logical ids, policies and properties.
+ */
+export const FEATURE_FLAGS: Readonly<Record<string, unknown>> = Object.fromEntries(
+  Object.entries((JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context)
+    .filter(([k]) => !k.startsWith('tokengate:')),
+);
+
+/** Context every test starts from: cdk.json's feature flags, no bundling, the two required settings. */
 export function baseContext(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { 'aws:cdk:bundling-stacks': [], 'tokengate:issuer': ISSUER, 'tokengate:audience': AUDIENCE, ...extra };
+  return { ...FEATURE_FLAGS, 'aws:cdk:bundling-stacks': [], 'tokengate:issuer': ISSUER, 'tokengate:audience': AUDIENCE, ...extra };
 }
 
 export interface Synth {

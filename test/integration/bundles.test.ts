@@ -46,6 +46,7 @@ before(async () => {
     mainFields: [...LAMBDA_BUNDLE.mainFields],
     banner: { js: LAMBDA_BUNDLE.banner },
     minify: LAMBDA_BUNDLE.minify,
+    keepNames: LAMBDA_BUNDLE.keepNames,
     external: [...LAMBDA_BUNDLE.external],
     logLevel: 'error',
   });

@@ -149,6 +149,7 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
       format: LAMBDA_BUNDLE.format,
       target: LAMBDA_BUNDLE.target,
       minify: LAMBDA_BUNDLE.minify,
+      keepNames: LAMBDA_BUNDLE.keepNames,
       sourcemap: LAMBDA_BUNDLE.sourcemap,
       sourcesContent: false, // as the construct sets it
       external: [...LAMBDA_BUNDLE.external],
