@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { LAMBDA_BUNDLE } from '../../lib/bundling.js';
@@ -48,7 +48,7 @@ async function initError(file: string): Promise<Error> {
 
 describe('Lambda bundles', () => {
   mkdirSync(outdir, { recursive: true });
-  after(() => rmSync(outdir, { recursive: true, force: true }));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('are minified with keepNames, so a configuration error is logged as ConfigError', async () => {
     assert.equal(LAMBDA_BUNDLE.minify, true);

@@ -2,7 +2,7 @@
  * Settings reach the template, and bad settings stop the synth with a message that names the key.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { validateSettings, TokengateConfigError } from '../../lib/constructs/settings.js';

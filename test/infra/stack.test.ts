@@ -4,7 +4,7 @@
  * nothing secret or unbounded slips in. One synth (with two CORS origins) serves the whole file.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
 import { routes, protectedRoutes } from '../../lib/routes.js';
 import { FUNCTION_ENV, type ApiFunctionName } from '../../lib/constructs/function-env.js';

@@ -16,7 +16,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import type { ApiFunctionName } from '../../lib/constructs/function-env.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
@@ -89,7 +89,7 @@ async function as<T>(fn: ApiFunctionName, run: () => Promise<T>): Promise<T> {
 
 const handlers = {} as { login: ProxyFn; refresh: ProxyFn; logout: ProxyFn; orders: ProxyFn; authorizer: AuthorizerFn };
 
-before(async () => {
+beforeAll(async () => {
   table = await startTestTable('tokengate-table-access');
   proxy = await startProxy(new URL(table.endpoint));
   const keyFile = ensureKeyFile(join(keyDir, 'key.pem'));
@@ -149,7 +149,7 @@ before(async () => {
   assert.equal((await logout({ all: true }, third.access_token)).statusCode, 204);
 });
 
-after(async () => {
+afterAll(async () => {
   await new Promise<void>((resolve) => proxy.close(() => resolve()));
   await table.close();
   rmSync(keyDir, { recursive: true, force: true });

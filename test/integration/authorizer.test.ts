@@ -2,7 +2,7 @@
  * The authorizer handler with a sam-style TOKEN event, real crypto and the real embedded store:
  * what it returns for good and bad tokens, revocation, the revocation cache, and failing closed.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
@@ -45,7 +45,7 @@ async function addSession(sid: string, username = 'alice') {
   );
 }
 
-before(async () => {
+beforeAll(async () => {
   table = await startTestTable();
   sessions = new DynamoSessionStore(table);
   users = new DynamoUserStore(table);
@@ -53,7 +53,7 @@ before(async () => {
     await users.create({ username, passwordHash: '$scrypt$x', permissions: [], status: 'active', createdAt: 0, sessionsValidAfter: 0 });
   }
 });
-after(async () => table.close());
+afterAll(async () => table.close());
 
 const isUnauthorized = (err: unknown) => err instanceof Error && err.message === 'Unauthorized';
 

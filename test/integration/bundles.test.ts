@@ -4,7 +4,7 @@
  * the embedded store. This is what proves the wiring (handler.ts + lambdas/wiring.ts), which the other tests
  * bypass by building handlers from their app.ts factories.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ let table: TestTable;
 const ev = (name: string): APIGatewayProxyEvent =>
   JSON.parse(readFileSync(new URL(`../events/${name}.json`, import.meta.url), 'utf8')) as APIGatewayProxyEvent;
 
-before(async () => {
+beforeAll(async () => {
   mkdirSync(outdir, { recursive: true });
   await build({
     entryPoints: Object.fromEntries(FUNCTIONS.map((f) => [f, join(root, 'lambdas', f, 'handler.ts')])),
@@ -75,7 +75,7 @@ before(async () => {
   for (const f of FUNCTIONS) loaded[f] = ((await import(pathToFileURL(join(outdir, `${f}.mjs`)).href)) as { handler: unknown }).handler;
 });
 
-after(async () => {
+afterAll(async () => {
   await table.close();
   rmSync(outdir, { recursive: true, force: true });
   rmSync(keyDir, { recursive: true, force: true });

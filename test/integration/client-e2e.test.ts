@@ -3,7 +3,7 @@
  * ONE refresh (the server would treat a second exchange of the same refresh token as theft), and logout ends
  * the session on the server as well as in the client.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { SessionEndedError, TokengateClient, type SessionEndReason } from '../../client/index.js';
 import { DEMO, ordersStatus, post, refresh, startTestStack, type TestStack } from '../helpers/local.js';
@@ -31,14 +31,14 @@ function countingFetch() {
 
 describe('client library end to end', () => {
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({
       ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL),
       AUTHORIZER_CACHE_TTL_SECONDS: '0',
       REVOCATION_CACHE_TTL_SECONDS: '0',
     });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   /** A client on the test stack's clock, counting the requests it sends and recording how sessions end. */
   function newClient() {

@@ -3,7 +3,7 @@
  * embedded store, with real tokens. Also the gateway's 401/403/500 mapping and authorizer cache TTL as a
  * client sees them, with an injected clock.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test, expect } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ const clock = new ManualClock(Date.now());
 const dataDir = mkdtempSync(join(tmpdir(), 'tg-contract-'));
 let stack: LocalStack;
 
-before(async () => {
+beforeAll(async () => {
   stack = await startLocalStack({
     inMemory: true,
     port: 0,
@@ -24,7 +24,7 @@ before(async () => {
     env: { LOCAL_DATA_DIR: dataDir, PASSWORD_SCRYPT_LN: '14', AUTHORIZER_CACHE_TTL_SECONDS: '300' },
   });
 });
-after(async () => {
+afterAll(async () => {
   await stack.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -68,7 +68,7 @@ test('login: bad credentials → 401 invalid_grant, the same for an unknown user
   for (const [username, password] of [['alice', 'wrong-password'], ['nobody-here', 'whatever-1']]) {
     const res = await post('/auth/login', { username, password });
     assert.equal(res.status, 401);
-    assert.deepEqual(await res.json(), { error: 'invalid_grant' });
+    expect(await res.json()).toEqual({ error: 'invalid_grant' });
   }
 });
 
@@ -143,7 +143,7 @@ test('every kind of bad token is a 401 {"message":"Unauthorized"}, never a 500',
   for (const [name, token] of Object.entries(cases)) {
     const res = await call('GET', '/orders', token);
     assert.equal(res.status, 401, name);
-    assert.deepEqual(await res.json(), { message: 'Unauthorized' }, name);
+    expect({ case: name, value: await res.json() }).toEqual({ case: name, value: { message: 'Unauthorized' } });
   }
   // Claim-level problems (wrong iss/aud, typ, crit, missing exp…) need the real key: test/unit/access-token.
 });
@@ -161,5 +161,5 @@ test('public routes and unknown routes behave like REST API Gateway', async () =
   assert.equal((await fetch(stack.url + '/.well-known/jwks.json')).status, 200);
   const unknown = await fetch(stack.url + '/nope');
   assert.equal(unknown.status, 403);
-  assert.deepEqual(await unknown.json(), { message: 'Missing Authentication Token' });
+  expect(await unknown.json()).toEqual({ message: 'Missing Authentication Token' });
 });

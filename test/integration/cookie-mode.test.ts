@@ -4,7 +4,7 @@
  * REFRESH_COOKIE_PATH); the same header is the CSRF guard for every cookie-authenticated call, a refused call
  * leaves the token unspent, and a request carrying the refresh cookie twice is refused (a planted cookie never wins).
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test, expect } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { hashRefreshToken } from '../../lambdas/core/refresh-token.js';
@@ -29,14 +29,14 @@ describe('cookie mode', () => {
   async function cookieLogout(accessToken: string, refreshToken: string): Promise<void> {
     const out = await post(h, '/auth/logout', undefined, { ...COOKIE_MODE, ...bearer(accessToken), cookie: `${COOKIE}=${refreshToken}` });
     assert.equal(out.status, 204, out.text);
-    assert.deepEqual(out.headers.getSetCookie(), ['__Host-tg_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0']);
+    expect(out.headers.getSetCookie()).toEqual(['__Host-tg_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0']);
   }
 
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({ AUTHORIZER_CACHE_TTL_SECONDS: '0', REVOCATION_CACHE_TTL_SECONDS: '0' });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   const cookieLogin = async () => {
     const r = await post(h, '/auth/login', { username: DEMO.alice.username, password: DEMO.alice.password }, COOKIE_MODE);
@@ -76,7 +76,7 @@ describe('cookie mode', () => {
     const forged = await post(h, '/auth/refresh', undefined, { cookie: `other=1; ${COOKIE}=${cookie.token}` });
     assert.equal(forged.status, 403, forged.text);
     assert.equal(forged.json.error, 'invalid_request');
-    assert.deepEqual(forged.headers.getSetCookie(), []);
+    expect(forged.headers.getSetCookie()).toEqual([]);
     assert.equal(forged.json.access_token, undefined);
 
     const record = await h.sessions.getRefreshToken(hashRefreshToken(cookie.token));
@@ -146,10 +146,10 @@ function rawPost(url: string, headers: [string, string][]): Promise<{ status: nu
 
 describe('cookie mode: a planted cookie never wins', () => {
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({ AUTHORIZER_CACHE_TTL_SECONDS: '0', REVOCATION_CACHE_TTL_SECONDS: '0' });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   const cookieLogin = async (who: { username: string; password: string }) => {
     const r = await post(h, '/auth/login', who, COOKIE_MODE);
@@ -169,7 +169,7 @@ describe('cookie mode: a planted cookie never wins', () => {
       const r = await post(h, '/auth/refresh', undefined, { ...COOKIE_MODE, cookie: order });
       assert.equal(r.status, 400, r.text);
       assert.equal(r.json.error, 'invalid_request');
-      assert.deepEqual(r.headers.getSetCookie(), [], 'no cookie handed out');
+      expect({ case: 'no cookie handed out', value: r.headers.getSetCookie() }).toEqual({ case: 'no cookie handed out', value: [] });
       const out = await post(h, '/auth/logout', undefined, { ...COOKIE_MODE, ...bearer(victim.accessToken), cookie: order });
       assert.equal(out.status, 400, out.text);
     }
@@ -214,10 +214,10 @@ describe('cookie mode: a planted cookie never wins', () => {
 describe('cookie mode with REFRESH_COOKIE_PATH=/auth: __Secure- prefix and that path', () => {
   const SHAPE = /^__Secure-tg_refresh=(rt_[A-Za-z0-9_-]{43}); HttpOnly; Secure; SameSite=Strict; Path=\/auth; Max-Age=(\d+)$/;
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({ AUTHORIZER_CACHE_TTL_SECONDS: '0', REVOCATION_CACHE_TTL_SECONDS: '0', REFRESH_COOKIE_PATH: '/auth' });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   test('login, refresh and logout use __Secure-tg_refresh with Path=/auth; two of them → 400; __Host- is not read', async () => {
     const login = await post(h, '/auth/login', DEMO.alice, COOKIE_MODE);
@@ -243,7 +243,7 @@ describe('cookie mode with REFRESH_COOKIE_PATH=/auth: __Secure- prefix and that 
       cookie: `__Secure-tg_refresh=${rotated.token}`,
     });
     assert.equal(out.status, 204, out.text);
-    assert.deepEqual(out.headers.getSetCookie(), ['__Secure-tg_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0']);
+    expect(out.headers.getSetCookie()).toEqual(['__Secure-tg_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0']);
     assert.equal(await ordersStatus(h, r.json.access_token as string), 401);
   });
 });

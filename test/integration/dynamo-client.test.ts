@@ -5,7 +5,7 @@
  * stores that are dead, silent or trickle bytes, failing closed, and the authorizer's Lambda entry end to end.
  * Requests are counted where they arrive (a counting relay or a scripted server), never estimated.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -88,7 +88,7 @@ describe('against the embedded store', () => {
   let users: DynamoUserStore;
   const t0 = Date.UTC(2026, 0, 1);
 
-  before(async () => {
+  beforeAll(async () => {
     table = await startTestTable();
     relay = await startCountingRelay(table.endpoint);
     client = createDynamoClient({ region: 'local', endpoint: relay.endpoint });
@@ -110,7 +110,7 @@ describe('against the embedded store', () => {
       { hash: 'h-s-now', sid: 's-now', generation: 0, expiresAt: now + 3600_000 },
     );
   });
-  after(async () => {
+  afterAll(async () => {
     client.destroy();
     await relay.close();
     await table.close();
@@ -305,7 +305,7 @@ describe('against a scripted endpoint', () => {
   const seen: { target: string | undefined; attempt: string | undefined; body: string; at: number }[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
-  before(async () => {
+  beforeAll(async () => {
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -318,7 +318,7 @@ describe('against a scripted endpoint', () => {
     });
     endpoint = await listen(server);
   });
-  after(async () => {
+  afterAll(async () => {
     for (const t of timers) clearInterval(t);
     await stop(server);
   });

@@ -1,5 +1,5 @@
 /** The DynamoDB adapters over the real SDK against the embedded store: the rules in the condition expressions. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { AlreadyExistsError, DependencyUnavailableError, NotFoundError } from '../../lambdas/core/errors.js';
 import { createDynamoClient } from '../../lambdas/adapters/dynamo/client.js';
@@ -10,8 +10,8 @@ import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 
 let table: TestTable;
-before(async () => (table = await startTestTable()));
-after(async () => table.close());
+beforeAll(async () => (table = await startTestTable()));
+afterAll(async () => table.close());
 
 const user = (username: string) => ({ username, passwordHash: '$scrypt$ln=14,r=8,p=1$AAAA$BBBB', permissions: ['orders:read'], status: 'active' as const, createdAt: 1, sessionsValidAfter: 0 });
 

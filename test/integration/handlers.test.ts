@@ -1,5 +1,5 @@
 /** Handlers invoked with sam-style events (test/events/), over the real embedded store and real crypto. */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -29,7 +29,7 @@ const obs = createObservability('test', { publishMetrics: false });
 let table: TestTable;
 let auth: AuthService;
 
-before(async () => {
+beforeAll(async () => {
   table = await startTestTable();
   const users = new DynamoUserStore(table);
   const hasher = new PasswordHasher({ ln: 14, r: 8, p: 1 });
@@ -44,7 +44,7 @@ before(async () => {
     config: { refreshTokenTtlSeconds: 3600, reuseGraceSeconds: 0 },
   });
 });
-after(async () => table.close());
+afterAll(async () => table.close());
 
 test('login event → 200 with tokens; only the refresh token hash is stored', async () => {
   const handler = createLoginHandler({ auth, obs });

@@ -5,7 +5,7 @@
  * test needs to control exactly what is sent and when. Nothing sleeps: a test that would wait on a timer the
  * gateway fails to arm ends on its own `timeout` instead.
  */
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -13,13 +13,14 @@ import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayTokenA
 import { ManualClock } from '../../lambdas/core/clock.js';
 import { routes, type FunctionName } from '../../lib/routes.js';
 import { createLocalGateway, type LocalGateway, type LocalGatewayOptions, type ProxyHandler } from '../../lib/local/gateway.js';
+import { testContext, type TestContext } from '../helpers/test-context.js';
+
+const t = testContext();
 
 const TOKEN = 'Bearer aaaa.bbbb.cccc';
 const OTHER = 'Bearer xxxx.yyyy.zzzz';
 const ARN = 'arn:aws:execute-api:us-east-1:123456789012:local/local/';
 const UNAUTHORIZED = '{"message":"Unauthorized"}';
-/** Generous bound for tests that wait for something the gateway must do by itself (a timeout, a close). */
-const WITHIN = { timeout: 10_000 };
 
 type AuthorizerFn = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 
@@ -151,7 +152,7 @@ async function rawClient(t: TestContext, h: Harness, localAddress?: string): Pro
 }
 
 describe('one identity source per request', () => {
-  test('two Authorization headers on a protected route: 401, neither the authorizer nor the function runs', WITHIN, async (t) => {
+  test('two Authorization headers on a protected route: 401, neither the authorizer nor the function runs', async () => {
     const h = await start(t);
     for (const [first, second] of [
       [TOKEN, OTHER],
@@ -167,9 +168,9 @@ describe('one identity source per request', () => {
     }
     assert.equal(h.authorizerEvents.length, 0);
     assert.equal(h.events.length, 0);
-  });
+  }, 10_000);
 
-  test('with one Authorization header the authorizer and the function see the same value', WITHIN, async (t) => {
+  test('with one Authorization header the authorizer and the function see the same value', async () => {
     const h = await start(t);
     const c = await rawClient(t, h);
     c.write(`GET /orders HTTP/1.1\r\nHost: x\r\nAUTHORIZATION: ${TOKEN}\r\n\r\n`);
@@ -177,20 +178,20 @@ describe('one identity source per request', () => {
     assert.equal(h.authorizerEvents[0]?.authorizationToken, TOKEN);
     assert.equal(h.events[0]?.headers.Authorization, TOKEN);
     assert.deepEqual(h.events[0]?.multiValueHeaders.Authorization, [TOKEN]);
-  });
+  }, 10_000);
 
-  test('a public route has no identity source: repeated Authorization headers reach the function as sent', WITHIN, async (t) => {
+  test('a public route has no identity source: repeated Authorization headers reach the function as sent', async () => {
     const h = await start(t);
     const c = await rawClient(t, h);
     c.write(`GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n`);
     assert.equal((await c.response())?.status, 200);
     assert.deepEqual(h.events[0]?.multiValueHeaders.Authorization, ['a', 'b']);
     assert.equal(h.authorizerEvents.length, 0);
-  });
+  }, 10_000);
 });
 
 describe('the authorizer runs before the body is read', () => {
-  test('no token: 401 while the declared body has not been sent, and the connection is closed', WITHIN, async (t) => {
+  test('no token: 401 while the declared body has not been sent, and the connection is closed', async () => {
     const h = await start(t);
     const c = await rawClient(t, h);
     c.write('POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"part');
@@ -200,9 +201,9 @@ describe('the authorizer runs before the body is read', () => {
     assert.equal(r?.headers.connection, 'close');
     await c.closed; // the server hangs up instead of draining the body
     assert.equal(h.events.length, 0);
-  });
+  }, 10_000);
 
-  test('a denied token: 403 from the authorizer while the chunked body is still streaming', WITHIN, async (t) => {
+  test('a denied token: 403 from the authorizer while the chunked body is still streaming', async () => {
     const h = await start(t, { authorizer: allow('Deny') });
     const c = await rawClient(t, h);
     c.write(`POST /orders HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`);
@@ -212,9 +213,9 @@ describe('the authorizer runs before the body is read', () => {
     await c.closed;
     assert.equal(h.authorizerEvents.length, 1);
     assert.equal(h.events.length, 0);
-  });
+  }, 10_000);
 
-  test('an allowed token: the authorizer answers first, then the body is read in full for the function', WITHIN, async (t) => {
+  test('an allowed token: the authorizer answers first, then the body is read in full for the function', async () => {
     const h = await start(t);
     const c = await rawClient(t, h);
     c.write(`POST /orders HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n`);
@@ -223,9 +224,9 @@ describe('the authorizer runs before the body is read', () => {
     const r = await c.response();
     assert.equal(r?.status, 200);
     assert.equal(h.events[0]?.body, '{"item":"widget"}');
-  });
+  }, 10_000);
 
-  test('an allowed token with a body streaming past the limit: 413 as soon as it crosses, before the client ends it', WITHIN, async (t) => {
+  test('an allowed token with a body streaming past the limit: 413 as soon as it crosses, before the client ends it', async () => {
     const h = await start(t, { maxBodyBytes: 1024 });
     const c = await rawClient(t, h);
     const chunk = 'x'.repeat(600);
@@ -239,36 +240,36 @@ describe('the authorizer runs before the body is read', () => {
     assert.equal(r?.headers.connection, 'close');
     await c.closed;
     assert.equal(h.events.length, 0);
-  });
+  }, 10_000);
 });
 
 describe('server limits', () => {
-  test('headers not complete within headersTimeoutMs: 408 and the connection is closed', WITHIN, async (t) => {
+  test('headers not complete within headersTimeoutMs: 408 and the connection is closed', async () => {
     const h = await start(t, { headersTimeoutMs: 200, requestTimeoutMs: 5_000 });
     const c = await rawClient(t, h);
     c.write('GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\n'); // the blank line never comes
     assert.match(await c.rest(), /^HTTP\/1\.1 408 /);
-  });
+  }, 10_000);
 
-  test('a body not complete within requestTimeoutMs: 408, the function is not invoked', WITHIN, async (t) => {
+  test('a body not complete within requestTimeoutMs: 408, the function is not invoked', async () => {
     const h = await start(t, { headersTimeoutMs: 200, requestTimeoutMs: 300 });
     const c = await rawClient(t, h);
     c.write('POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"us');
     assert.match(await c.rest(), /^HTTP\/1\.1 408 /);
     assert.equal(h.events.length, 0);
-  });
+  }, 10_000);
 
   // Node's default is 5 s: this test's own timeout is below it.
-  test('an idle keep-alive connection is closed after keepAliveTimeoutMs', { timeout: 3_000 }, async (t) => {
+  test('an idle keep-alive connection is closed after keepAliveTimeoutMs', async () => {
     const h = await start(t, { keepAliveTimeoutMs: 100 });
     const c = await rawClient(t, h);
     c.write('GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\n\r\n');
     const r = await c.response();
     assert.equal(r?.status, 200);
     await c.closed;
-  });
+  }, 3_000);
 
-  test('request headers over maxHeaderBytes (API Gateway: 10240 bytes) are refused with 431', WITHIN, async (t) => {
+  test('request headers over maxHeaderBytes (API Gateway: 10240 bytes) are refused with 431', async () => {
     const h = await start(t);
     const send = (size: number): Promise<number> =>
       new Promise((resolve, reject) => {
@@ -282,9 +283,9 @@ describe('server limits', () => {
     assert.equal(await send(9_000), 200);
     assert.equal(await send(11_000), 431);
     assert.equal(await send(100), 200);
-  });
+  }, 10_000);
 
-  test('connections beyond maxConnections are closed at once, without a response; open ones keep working', WITHIN, async (t) => {
+  test('connections beyond maxConnections are closed at once, without a response; open ones keep working', async () => {
     const h = await start(t, { maxConnections: 2 });
     const get = 'GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\n\r\n';
     const a = await rawClient(t, h);
@@ -303,7 +304,7 @@ describe('server limits', () => {
     a.write(get);
     assert.equal((await a.response())?.status, 200);
     assert.equal(h.gw.connections.open, 2);
-  });
+  }, 10_000);
 
   test('a headers timeout longer than the request timeout is a configuration error', () => {
     assert.throws(
@@ -322,7 +323,7 @@ describe('server limits', () => {
 });
 
 describe('sourceIp', () => {
-  test('is the TCP peer address; a client-sent X-Forwarded-For is kept in the header but not trusted', WITHIN, async (t) => {
+  test('is the TCP peer address; a client-sent X-Forwarded-For is kept in the header but not trusted', async () => {
     const h = await start(t);
     const c = await rawClient(t, h, '127.0.0.2');
     c.write(`GET /orders HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n`);
@@ -330,5 +331,5 @@ describe('sourceIp', () => {
     const e = h.events[0] as APIGatewayProxyEvent;
     assert.equal(e.requestContext.identity.sourceIp, '127.0.0.2');
     assert.equal(e.headers['X-Forwarded-For'], '203.0.113.9, 127.0.0.2');
-  });
+  }, 10_000);
 });

@@ -2,7 +2,7 @@
  * The local gateway's pieces on their own (no HTTP): the route matcher, the bounded TTL cache, authorizer
  * output validation and proxy result mapping.
  */
-import { describe, test } from 'node:test';
+import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { routes } from '../../lib/routes.js';
 import { AuthorizerCache } from '../../lib/local/authorizer-cache.js';

@@ -3,7 +3,7 @@
  * cache, the proxy event and the proxy result mapping. Functions are stubs: the gateway is under test.
  * Time moves only through a ManualClock; nothing sleeps.
  */
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test, expect } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -22,6 +22,10 @@ import {
   type LocalGatewayOptions,
   type ProxyHandler,
 } from '../../lib/local/gateway.js';
+import { testContext, type TestContext } from '../helpers/test-context.js';
+
+// The test context: t.after(fn) cleans up after the current test (test/helpers/test-context.ts).
+const t = testContext();
 
 const TOKEN = 'Bearer aaaa.bbbb.cccc';
 const ARN = 'arn:aws:execute-api:us-east-1:123456789012:local/local/';
@@ -135,7 +139,7 @@ const MISSING_TOKEN = '{"message":"Missing Authentication Token"}';
 const INTERNAL = '{"message": "Internal server error"}';
 
 describe('routing', () => {
-  test('an unknown path or method is 403 Missing Authentication Token, before any authorizer', async (t) => {
+  test('an unknown path or method is 403 Missing Authentication Token, before any authorizer', async () => {
     const h = await start(t);
     for (const [method, path] of [
       ['GET', '/nope'],
@@ -149,7 +153,7 @@ describe('routing', () => {
     assert.equal(h.gw.stats.authorizerInvocations, 0);
   });
 
-  test('a public route is served without the authorizer, and without requestContext.authorizer', async (t) => {
+  test('a public route is served without the authorizer, and without requestContext.authorizer', async () => {
     const h = await start(t);
     const r = await call(h, 'GET', '/.well-known/jwks.json', { token: null });
     assert.equal(r.status, 200);
@@ -158,14 +162,14 @@ describe('routing', () => {
     assert.equal(h.events.jwks[0]?.requestContext.authorizer, undefined);
   });
 
-  test('a trailing slash reaches the resource, like a REST API', async (t) => {
+  test('a trailing slash reaches the resource, like a REST API', async () => {
     const h = await start(t);
     assert.equal((await call(h, 'GET', '/orders/')).status, 200);
     assert.equal(h.events.orders[0]?.resource, '/orders');
     assert.equal(h.events.orders[0]?.path, '/orders/');
   });
 
-  test('bad percent-encoding in a path parameter is a 400, not a crash', async (t) => {
+  test('bad percent-encoding in a path parameter is a 400, not a crash', async () => {
     const h = await start(t);
     assertGatewayError(await call(h, 'GET', '/orders/%E0%A4%A'), 400, 'BadRequestException', '{"message":"Bad Request"}');
     assert.equal((await call(h, 'GET', '/orders/ok')).status, 200);
@@ -173,14 +177,14 @@ describe('routing', () => {
 });
 
 describe('token authorizer', () => {
-  test('no Authorization header: 401 without invoking the authorizer', async (t) => {
+  test('no Authorization header: 401 without invoking the authorizer', async () => {
     const h = await start(t);
     assertGatewayError(await call(h, 'GET', '/orders', { token: null }), 401, 'UnauthorizedException', UNAUTHORIZED);
     assertGatewayError(await call(h, 'GET', '/orders', { token: '' }), 401, 'UnauthorizedException', UNAUTHORIZED);
     assert.equal(h.gw.stats.authorizerInvocations, 0);
   });
 
-  test('a header failing the identity validation expression: 401 without invoking the authorizer', async (t) => {
+  test('a header failing the identity validation expression: 401 without invoking the authorizer', async () => {
     const h = await start(t);
     for (const token of ['Basic dXNlcjpwYXNz', 'Bearer abc', 'Bearer a.b', 'bearer a.b.c', 'Bearer a.b.c.d', 'Bearer a.b.c d']) {
       assertGatewayError(await call(h, 'GET', '/orders', { token }), 401, 'UnauthorizedException', UNAUTHORIZED);
@@ -188,14 +192,14 @@ describe('token authorizer', () => {
     assert.equal(h.gw.stats.authorizerInvocations, 0);
   });
 
-  test('a custom validation expression must match the whole value, and a global flag does not make it flaky', async (t) => {
+  test('a custom validation expression must match the whole value, and a global flag does not make it flaky', async () => {
     const h = await start(t, { identityValidationRegex: /token-\d+/g });
     assert.equal((await call(h, 'GET', '/orders', { token: 'token-1' })).status, 200);
     assert.equal((await call(h, 'GET', '/orders', { token: 'token-1' })).status, 200);
     assert.equal((await call(h, 'GET', '/orders', { token: 'xtoken-1' })).status, 401);
   });
 
-  test('the authorizer gets the full header value and a method ARN with the concrete path', async (t) => {
+  test('the authorizer gets the full header value and a method ARN with the concrete path', async () => {
     const h = await start(t, { region: 'eu-west-1', accountId: '111122223333', apiId: 'abc123', stage: 'prod', authorizer: async () => policy([{ Effect: 'Allow', Resource: 'arn:aws:execute-api:eu-west-1:111122223333:abc123/prod/*' }]) });
     assert.equal((await call(h, 'DELETE', '/orders/ord-42?x=1')).status, 200);
     assert.deepEqual(h.authorizerEvents, [
@@ -207,7 +211,7 @@ describe('token authorizer', () => {
     ]);
   });
 
-  test('the authorizer throwing "Unauthorized" is a 401, and is not cached', async (t) => {
+  test('the authorizer throwing "Unauthorized" is a 401, and is not cached', async () => {
     const h = await start(t, {
       authorizer: async () => {
         throw new Error('Unauthorized');
@@ -219,7 +223,7 @@ describe('token authorizer', () => {
     assert.equal(h.gw.stats.cacheHits, 0);
   });
 
-  test('an explicit Deny is a 403 with the explicit-deny message', async (t) => {
+  test('an explicit Deny is a 403 with the explicit-deny message', async () => {
     const h = await start(t, {
       authorizer: async () => policy([{ Effect: 'Allow', Resource: `${ARN}*` }, { Effect: 'Deny', Resource: `${ARN}GET/orders` }]),
     });
@@ -227,7 +231,7 @@ describe('token authorizer', () => {
     assert.equal(h.events.orders.length, 0);
   });
 
-  test('no matching Allow is a 403 with the implicit-deny message', async (t) => {
+  test('no matching Allow is a 403 with the implicit-deny message', async () => {
     const h = await start(t, { authorizer: async () => policy([{ Effect: 'Allow', Resource: `${ARN}POST/orders` }]) });
     assertGatewayError(await call(h, 'GET', '/orders'), 403, 'AccessDeniedException', IMPLICIT_DENY);
     assert.equal(h.events.orders.length, 0);
@@ -247,7 +251,7 @@ describe('token authorizer', () => {
     ['puts null in context', async () => policy([{ Effect: 'Allow', Resource: '*' }], { context: { gone: null } })],
   ];
   for (const [name, authorizer] of malformed) {
-    test(`an authorizer that ${name} is a 500 AuthorizerConfigurationException, not cached`, async (t) => {
+    test(`an authorizer that ${name} is a 500 AuthorizerConfigurationException, not cached`, async () => {
       const reported: unknown[] = [];
       const h = await start(t, { authorizer, onFunctionError: (e) => reported.push(e) });
       assertGatewayError(await call(h, 'GET', '/orders'), 500, 'AuthorizerConfigurationException', CONFIG_ERROR);
@@ -258,7 +262,7 @@ describe('token authorizer', () => {
     });
   }
 
-  test('principalId and the context (stringified) reach requestContext.authorizer', async (t) => {
+  test('principalId and the context (stringified) reach requestContext.authorizer', async () => {
     const h = await start(t, {
       authorizer: async () =>
         policy([{ Effect: 'Allow', Resource: `${ARN}*` }], {
@@ -275,7 +279,7 @@ describe('token authorizer', () => {
 });
 
 describe('authorizer cache', () => {
-  test('within the TTL the authorizer is not invoked again; once the TTL has passed it is', async (t) => {
+  test('within the TTL the authorizer is not invoked again; once the TTL has passed it is', async () => {
     const h = await start(t, { authorizerCacheTtlSeconds: 60 });
     assert.equal((await call(h, 'GET', '/orders')).status, 200);
     h.clock.advanceSeconds(59);
@@ -287,20 +291,20 @@ describe('authorizer cache', () => {
     assert.deepEqual(h.gw.stats, { authorizerInvocations: 2, cacheHits: 1 });
   });
 
-  test('the cache key is the whole header value', async (t) => {
+  test('the cache key is the whole header value', async () => {
     const h = await start(t);
     await call(h, 'GET', '/orders');
     await call(h, 'GET', '/orders', { token: 'Bearer othr.tokn.valu' });
     assert.equal(h.gw.stats.authorizerInvocations, 2);
   });
 
-  test('TTL 0 never caches', async (t) => {
+  test('TTL 0 never caches', async () => {
     const h = await start(t, { authorizerCacheTtlSeconds: 0 });
     for (let i = 0; i < 3; i++) assert.equal((await call(h, 'GET', '/orders')).status, 200);
     assert.deepEqual(h.gw.stats, { authorizerInvocations: 3, cacheHits: 0 });
   });
 
-  test('a cached policy is re-evaluated for each route', async (t) => {
+  test('a cached policy is re-evaluated for each route', async () => {
     const h = await start(t, {
       authorizer: async () => policy([{ Effect: 'Allow', Resource: [`${ARN}GET/orders`, `${ARN}GET/orders/*`] }]),
     });
@@ -311,14 +315,14 @@ describe('authorizer cache', () => {
     assert.deepEqual(h.gw.stats, { authorizerInvocations: 1, cacheHits: 3 });
   });
 
-  test('a Deny answer is cached too', async (t) => {
+  test('a Deny answer is cached too', async () => {
     const h = await start(t, { authorizer: async () => policy([{ Effect: 'Deny', Resource: `${ARN}*` }]) });
     assert.equal((await call(h, 'GET', '/orders')).status, 403);
     assert.equal((await call(h, 'GET', '/orders/2')).status, 403);
     assert.deepEqual(h.gw.stats, { authorizerInvocations: 1, cacheHits: 1 });
   });
 
-  test('errors are not cached: after a 401 or a 500 the next request asks again', async (t) => {
+  test('errors are not cached: after a 401 or a 500 the next request asks again', async () => {
     let answer: 'unauthorized' | 'broken' | 'allow' = 'unauthorized';
     const h = await start(t, {
       authorizer: async () => {
@@ -338,7 +342,7 @@ describe('authorizer cache', () => {
 });
 
 describe('proxy integration', () => {
-  test('the event carries path, resource, headers, stage and request context like API Gateway', async (t) => {
+  test('the event carries path, resource, headers, stage and request context like API Gateway', async () => {
     const h = await start(t);
     const r = await call(h, 'POST', '/orders', {
       headers: { 'X-Custom-Header': 'v1', 'content-type': 'application/json', 'user-agent': 'tests/1.0' },
@@ -379,7 +383,7 @@ describe('proxy integration', () => {
     assert.ok(ctx.getRemainingTimeInMillis() > 28_000);
   });
 
-  test('query string and path parameters are mapped and decoded', async (t) => {
+  test('query string and path parameters are mapped and decoded', async () => {
     const h = await start(t);
     assert.equal((await call(h, 'GET', '/orders/a%20b%2Fc?tag=x&tag=y&q=a+b%26c&empty&sort=-+createdAt')).status, 200);
     const e = h.events.orders[0] as APIGatewayProxyEvent;
@@ -391,7 +395,7 @@ describe('proxy integration', () => {
     assert.deepEqual(e.multiValueQueryStringParameters, { tag: ['x', 'y'], q: ['a b&c'], empty: [''], sort: ['- createdAt'] });
   });
 
-  test('repeated request headers: last value in headers, all of them in multiValueHeaders', async (t) => {
+  test('repeated request headers: last value in headers, all of them in multiValueHeaders', async () => {
     const h = await start(t);
     const port = Number(new URL(h.url).port);
     const raw = await new Promise<string>((resolve, reject) => {
@@ -417,7 +421,7 @@ describe('proxy integration', () => {
     assert.equal(Object.hasOwn(e.headers, '__proto__'), false);
   });
 
-  test('a binary body is base64-encoded for the function', async (t) => {
+  test('a binary body is base64-encoded for the function', async () => {
     const h = await start(t);
     const bytes = new Uint8Array([0, 1, 2, 250, 255]);
     await call(h, 'POST', '/orders', { headers: { 'content-type': 'application/octet-stream' }, body: bytes });
@@ -426,7 +430,7 @@ describe('proxy integration', () => {
     assert.equal(e.body, Buffer.from(bytes).toString('base64'));
   });
 
-  test('statusCode, headers, several Set-Cookie values and a base64 body come back as sent', async (t) => {
+  test('statusCode, headers, several Set-Cookie values and a base64 body come back as sent', async () => {
     const h = await start(t, {
       handler: async () => ({
         statusCode: 201,
@@ -441,13 +445,13 @@ describe('proxy integration', () => {
     assert.equal(res.headers.get('content-type'), 'application/octet-stream');
     assert.equal(res.headers.get('x-one'), 'single');
     assert.equal(res.headers.get('x-both'), 'm1, m2');
-    assert.deepEqual(res.headers.getSetCookie(), ['a=1; HttpOnly', 'b=2; Secure']);
+    expect(res.headers.getSetCookie()).toEqual(['a=1; HttpOnly', 'b=2; Secure']);
     assert.match(res.headers.get('x-amzn-requestid') ?? '', /^[0-9a-f-]{36}$/);
     assert.equal(res.headers.get('x-amzn-errortype'), null);
     assert.deepEqual([...new Uint8Array(await res.arrayBuffer())], [1, 2, 3]);
   });
 
-  test('Content-Type defaults to application/json; 204 has no body', async (t) => {
+  test('Content-Type defaults to application/json; 204 has no body', async () => {
     let status = 200;
     const h = await start(t, { handler: async () => ({ statusCode: status, body: status === 204 ? '' : '{"ok":true}' }) });
     const ok = await call(h, 'GET', '/orders');
@@ -459,7 +463,7 @@ describe('proxy integration', () => {
     assert.equal(empty.text, '');
   });
 
-  test('a function that throws is a 502 Internal server error', async (t) => {
+  test('a function that throws is a 502 Internal server error', async () => {
     const reported: unknown[] = [];
     const h = await start(t, {
       handler: async () => {
@@ -481,13 +485,13 @@ describe('proxy integration', () => {
     ['a header value with a newline', { statusCode: 200, headers: { 'X-A': 'a\r\nInjected: 1' }, body: '' }],
   ];
   for (const [name, result] of badResults) {
-    test(`a function returning ${name} is a 502`, async (t) => {
+    test(`a function returning ${name} is a 502`, async () => {
       const h = await start(t, { handler: async () => result as APIGatewayProxyResult });
       assertGatewayError(await call(h, 'GET', '/orders'), 502, 'InternalServerErrorException', INTERNAL);
     });
   }
 
-  test('a missing statusCode defaults to 200', async (t) => {
+  test('a missing statusCode defaults to 200', async () => {
     const h = await start(t, { handler: async () => ({ body: 'x' }) as APIGatewayProxyResult });
     const r = await call(h, 'GET', '/orders');
     assert.equal(r.status, 200);
@@ -496,7 +500,7 @@ describe('proxy integration', () => {
 });
 
 describe('request limits and robustness', () => {
-  test('a declared body over maxBodyBytes is a 413 Request Too Long, the function is not invoked', async (t) => {
+  test('a declared body over maxBodyBytes is a 413 Request Too Long, the function is not invoked', async () => {
     const h = await start(t, { maxBodyBytes: 1024 });
     const r = await call(h, 'POST', '/auth/login', { token: null, body: 'x'.repeat(1025) });
     assertGatewayError(r, 413, 'RequestTooLargeException', '{"message":"Request Too Long"}');
@@ -504,7 +508,7 @@ describe('request limits and robustness', () => {
     assert.equal((await call(h, 'POST', '/auth/login', { token: null, body: 'x'.repeat(1024) })).status, 200);
   });
 
-  test('a chunked body crossing maxBodyBytes is a 413 too', async (t) => {
+  test('a chunked body crossing maxBodyBytes is a 413 too', async () => {
     const h = await start(t, { maxBodyBytes: 1024 });
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest(`${h.url}/auth/login`, { method: 'POST' }, (res) => {
@@ -523,7 +527,7 @@ describe('request limits and robustness', () => {
     assert.equal(h.events.login.length, 0);
   });
 
-  test('keep-alive connections are reused, and close() ends them', async (t) => {
+  test('keep-alive connections are reused, and close() ends them', async () => {
     const h = await start(t);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     t.after(() => agent.destroy());
@@ -552,7 +556,7 @@ describe('request limits and robustness', () => {
     );
   });
 
-  test('a client that disconnects while the function runs does not hurt the gateway', async (t) => {
+  test('a client that disconnects while the function runs does not hurt the gateway', async () => {
     let release: () => void = () => {};
     let signalStarted: () => void = () => {};
     const running = new Promise<void>((r) => (signalStarted = r));
@@ -575,7 +579,7 @@ describe('request limits and robustness', () => {
     assert.equal((await call(h, 'GET', '/.well-known/jwks.json', { token: null })).status, 200);
   });
 
-  test('oversized request headers are refused with a 4xx, and the gateway keeps serving', async (t) => {
+  test('oversized request headers are refused with a 4xx, and the gateway keeps serving', async () => {
     const h = await start(t);
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(`${h.url}/orders`, { headers: { authorization: TOKEN, 'x-big': 'a'.repeat(40_000) } }, (res) => {
@@ -589,7 +593,7 @@ describe('request limits and robustness', () => {
     assert.equal((await call(h, 'GET', '/orders')).status, 200);
   });
 
-  test('one access-log line per request, without tokens or query strings', async (t) => {
+  test('one access-log line per request, without tokens or query strings', async () => {
     const h = await start(t);
     await call(h, 'GET', '/orders?secret=shh');
     await call(h, 'GET', '/nope', { token: null });

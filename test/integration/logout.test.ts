@@ -10,7 +10,7 @@
  *   a refresh token comes along (the client library's logout after a long idle).
  * - No mix of spent tokens, garbage bearers and `all` ends any other session.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import {
   bearer,
@@ -27,10 +27,10 @@ import {
 
 describe('logout needs a live credential', () => {
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({ AUTHORIZER_CACHE_TTL_SECONDS: '0', REVOCATION_CACHE_TTL_SECONDS: '0' });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   /** A user with two devices; device A has refreshed once, so `spent` is A's spent refresh token. */
   async function twoDevices(prefix: string) {

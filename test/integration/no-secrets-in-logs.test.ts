@@ -11,7 +11,7 @@
  * The captured text is then searched for every secret the test saw. The test also asserts that logs were
  * written at all (error lines, EMF lines, Lambda context in every line of the entries), so it can fail.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -66,7 +66,7 @@ async function captured<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   h = await captured(() => startTestStack());
   // The signing key: its PEM (every base64 line of it) and its private scalar `d` as a JWK would carry it.
   const pem = readFileSync(h.stack.env.SIGNING_KEY_FILE!, 'utf8');
@@ -76,7 +76,7 @@ before(async () => {
   secret(jwk.d);
   for (const u of Object.values(DEMO)) secret(u.password);
 });
-after(() => h?.close());
+afterAll(() => h?.close());
 
 test('the whole HTTP surface through the local stack, success and error paths', async () => {
   await captured(async () => {

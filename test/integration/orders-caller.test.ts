@@ -4,7 +4,7 @@
  * may serve a cached Allow for a token past its exp (up to the authorizer cache TTL), so this is the last check.
  * The real authorizer's context feeds the real orders handler over the embedded store, with an injected clock.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -29,10 +29,10 @@ const nowS = () => Math.floor(clock.now() / 1000);
 const obs = createObservability('test', { publishMetrics: false });
 let table: TestTable;
 
-before(async () => {
+beforeAll(async () => {
   table = await startTestTable();
 });
-after(async () => table.close());
+afterAll(async () => table.close());
 
 /** The authorizer as deployed, but every session live: this is about exp, not revocation. */
 const authorizer = createAuthorizer({

@@ -9,7 +9,7 @@
  *   the rotation write gets no tokens.
  */
 import { throttleConfig } from '../../lambdas/core/config.js';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { AccessTokenIssuer } from '../../lambdas/core/access-token.js';
 import { ManualClock } from '../../lambdas/core/clock.js';
@@ -82,7 +82,7 @@ describe('session writes are safe to retry and rotation needs a live session', (
   let auth: AuthService;
   const PASSWORD = 'writes-password-1';
 
-  before(async () => {
+  beforeAll(async () => {
     table = await startTestTable('tokengate-writes');
     caller = new LostAnswerCaller(table.client);
     const target = { client: caller, tableName: table.tableName };
@@ -117,7 +117,7 @@ describe('session writes are safe to retry and rotation needs a live session', (
       config: { refreshTokenTtlSeconds: 3600, reuseGraceSeconds: 0 },
     });
   });
-  after(async () => table?.close());
+  afterAll(async () => table?.close());
   beforeEach(() => {
     caller.reset();
     beforeClaim = undefined;

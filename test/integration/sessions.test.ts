@@ -6,7 +6,7 @@
  *
  * Time moves only through the injected ManualClock (anchored at the real time once, then only forward).
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
@@ -33,6 +33,10 @@ import {
   startTestStack,
   type TestStack,
 } from '../helpers/local.js';
+import { testContext } from '../helpers/test-context.js';
+
+// The test context: t.after(fn) cleans up after the current test (test/helpers/test-context.ts).
+const t = testContext();
 
 const INVALID_GRANT = { error: 'invalid_grant' };
 
@@ -53,10 +57,10 @@ async function itemsOfSession(h: TestStack, sid: string) {
 
 describe('sessions with the caches off (AUTHORIZER_CACHE_TTL_SECONDS=0, REVOCATION_CACHE_TTL_SECONDS=0)', () => {
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({ AUTHORIZER_CACHE_TTL_SECONDS: '0', REVOCATION_CACHE_TTL_SECONDS: '0' });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   test('rotation: refresh returns a new refresh token and a working access token', async () => {
     const first = await login(h, DEMO.alice.username, DEMO.alice.password);
@@ -223,14 +227,14 @@ describe('sessions with the caches off (AUTHORIZER_CACHE_TTL_SECONDS=0, REVOCATI
 
 describe('reuse grace window (REFRESH_REUSE_GRACE_SECONDS=10)', () => {
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({
       REFRESH_REUSE_GRACE_SECONDS: '10',
       AUTHORIZER_CACHE_TTL_SECONDS: '0',
       REVOCATION_CACHE_TTL_SECONDS: '0',
     });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   test('a retry of the just-spent token within the window succeeds without revoking; after it, reuse revokes', async () => {
     // Within the window: the client lost the response to its refresh and retries with the same token.
@@ -269,14 +273,14 @@ describe('staleness bound with the default caches (authorizer 300 s, revocation 
   const GATEWAY_TTL = 300;
   const REVOCATION_TTL = 30;
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({
       ACCESS_TOKEN_TTL_SECONDS: '900',
       AUTHORIZER_CACHE_TTL_SECONDS: String(GATEWAY_TTL),
       REVOCATION_CACHE_TTL_SECONDS: String(REVOCATION_TTL),
     });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   test('after logout the token may pass from the gateway cache, but never beyond gateway TTL + revocation TTL', async () => {
     const s = await login(h, DEMO.alice.username, DEMO.alice.password);
@@ -372,10 +376,10 @@ async function startRelay(target: string): Promise<{ endpoint: string; cut(): Pr
 describe('store outage: the authorizer fails closed', () => {
   const ARN_PREFIX = 'arn:aws:execute-api:us-east-1:123456789012:local/local/';
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({ REVOCATION_CACHE_TTL_SECONDS: '30' });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   /** The production authorizer, wired like the stack's, but reading sessions through a relay we can cut. */
   async function authorizerBehindRelay() {
@@ -402,7 +406,7 @@ describe('store outage: the authorizer fails closed', () => {
     };
   }
 
-  test('store down: the authorizer rejects with an error that is not "Unauthorized", and caches nothing', async (t) => {
+  test('store down: the authorizer rejects with an error that is not "Unauthorized", and caches nothing', async () => {
     const a = await authorizerBehindRelay();
     t.after(() => a.close());
     const tokens = await login(h, DEMO.bob.username, DEMO.bob.password);
@@ -426,7 +430,7 @@ describe('store outage: the authorizer fails closed', () => {
     }
   });
 
-  test('store down: through the gateway the answer is 500, never 200, and it is not cached', async (t) => {
+  test('store down: through the gateway the answer is 500, never 200, and it is not cached', async () => {
     const a = await authorizerBehindRelay();
     const ok = async () => ({ statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: '{"ok":true}' });
     const gateway = createLocalGateway({

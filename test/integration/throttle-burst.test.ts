@@ -10,7 +10,7 @@
  *
  * Each test uses its own usernames and its own client addresses; time moves only through the ManualClock.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { PasswordHasher } from '../../lambdas/core/passwords.js';
 import { newUser, startTestStack, type TestStack } from '../helpers/local.js';
@@ -32,11 +32,11 @@ function retryAfter(r: AddressedReply): number {
 describe('login throttling under concurrency and from several addresses', () => {
   let h: TestStack;
   let verifications: ReturnType<typeof countVerifications>;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({ AUTHORIZER_CACHE_TTL_SECONDS: '0' });
     verifications = countVerifications(PasswordHasher);
   });
-  after(async () => {
+  afterAll(async () => {
     verifications?.restore();
     await h?.close();
   });

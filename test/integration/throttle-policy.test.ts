@@ -3,7 +3,7 @@
  * the per-username ceiling (and its metric), the per-address limit across names (password spraying),
  * fixed windows (bounded locks), and counters that stay exact when a write is retried after a lost answer.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { AccessTokenIssuer } from '../../lambdas/core/access-token.js';
@@ -26,10 +26,10 @@ const hasher = new PasswordHasher({ ln: 14, r: 8, p: 1 });
 const signer = LocalKeySigner.fromPem(generateP256Pem());
 let table: TestTable;
 
-before(async () => {
+beforeAll(async () => {
   table = await startTestTable();
 });
-after(async () => table.close());
+afterAll(async () => table.close());
 
 /** A clock at the start of a fixed window (windows are aligned to multiples of their length). */
 const windowStartClock = () => new ManualClock(Math.ceil(Date.now() / WINDOW_MS) * WINDOW_MS + 7 * WINDOW_MS);

@@ -7,7 +7,7 @@
  * limits here are per username and client address; all requests come from 127.0.0.1); time moves only through
  * the ManualClock. Several addresses, concurrency and the other limits: throttle-burst and throttle-policy tests.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { newUser, post, startTestStack, type Reply, type TestStack } from '../helpers/local.js';
@@ -24,10 +24,10 @@ function retryAfter(r: Reply): number {
 
 describe('login throttling', () => {
   let h: TestStack;
-  before(async () => {
+  beforeAll(async () => {
     h = await startTestStack({ AUTHORIZER_CACHE_TTL_SECONDS: '0' });
   });
-  after(() => h?.close());
+  afterAll(() => h?.close());
 
   const attempt = (username: string, password: string): Promise<Reply> => post(h, '/auth/login', { username, password });
 

@@ -3,7 +3,7 @@
  * The fake models refresh-token rotation like the real server: a spent refresh token revokes its session, so a
  * client that refreshed twice in parallel would fail these tests rather than pass them by luck.
  */
-import { describe, test } from 'node:test';
+import { describe, test, expect } from '@jest/globals';
 import assert from 'node:assert/strict';
 import {
   InvalidCredentialsError,
@@ -431,7 +431,7 @@ describe('fetch', () => {
     api.script('/echo', () => json(401, { message: 'Unauthorized' }));
     const res = await client.fetch('/echo', { method: 'POST', body: '{"item":"book"}' });
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { token: 'at-3', body: '{"item":"book"}' });
+    expect(await res.json()).toEqual({ token: 'at-3', body: '{"item":"book"}' });
   });
 
   test('a stream body is not retried: the session is refreshed and the 401 returned', async () => {
@@ -486,7 +486,7 @@ describe('fetch', () => {
     const res = await client.fetch('/orders');
 
     assert.equal(res.status, 401);
-    assert.deepEqual(await res.json(), { message: 'Unauthorized' });
+    expect(await res.json()).toEqual({ message: 'Unauthorized' });
     assert.deepEqual(
       api.calls.map((c) => c.path),
       ['/orders', '/auth/refresh'],

@@ -4,7 +4,7 @@
  * than once (in one Cookie header, in several, in any spelling of the header name) is refused with 400, never
  * resolved by order; the unprefixed legacy name `tg_refresh` is not read at all.
  */
-import { describe, test } from 'node:test';
+import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { refreshCookieConfig } from '../../lambdas/core/config.js';

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { corsHeaders, parseOrigins, withCors } from '../../lambdas/http/cors.js';
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from '@jest/globals';
 import { GetPublicKeyCommand, KMSClient, KMSServiceException, SignCommand, type SignCommandInput } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { JwtVerifier } from 'aws-jwt-verify';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
-import { after, test } from 'node:test';
+import { afterAll, test } from '@jest/globals';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type SignCommandInput } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AccessTokenIssuer } from '../../lambdas/core/access-token.js';
@@ -16,7 +16,7 @@ import { signerFromEnv, verifierFromEnv } from '../../lambdas/wiring.js';
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const jwk = publicJwkOf(privateKey);
 const kms = mockClient(KMSClient); // every KMSClient instance, including the one the wiring creates
-after(() => kms.restore());
+afterAll(() => kms.restore());
 
 kms.on(SignCommand).callsFake((input: SignCommandInput) => ({
   KeyId: input.KeyId,

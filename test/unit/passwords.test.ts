@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { InvalidRequestError, TooManyAttemptsError } from '../../lambdas/core/errors.js';
 import { OWASP_SCRYPT, PasswordHasher } from '../../lambdas/core/passwords.js';

@@ -2,7 +2,7 @@
  * IAM policy evaluation for `execute-api:Invoke`, as API Gateway applies an authorizer's policy:
  * wildcards, action matching, explicit Deny precedence, implicit deny, and the documents it refuses.
  */
-import { describe, test } from 'node:test';
+import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { compilePolicy, evaluatePolicy, PolicyFormatError, type PolicyDecision } from '../../lib/local/policy-eval.js';
 import { compileWildcard, wildcardMatch } from '../../lib/local/wildcard.js';

@@ -1,5 +1,5 @@
 /** The throttle's settings and how it names a client (IPv4 as is, IPv6 per /64, anything else as one bucket). */
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { throttleConfig } from '../../lambdas/core/config.js';
 import { ConfigError } from '../../lambdas/core/errors.js';

@@ -3,9 +3,9 @@
  * lib/bearer-format.ts) and the verifier both refuse padded or non-canonical base64url in every part, and both
  * accept every token the issuer could produce.
  *
- * Run: node test/run.mjs token-format
+ * Run: npm run jest -- token-format
  */
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { AccessTokenVerifier } from '../../lambdas/core/access-token.js';

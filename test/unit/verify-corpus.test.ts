@@ -3,9 +3,9 @@
  * exactly its expected verdict and reason from AccessTokenVerifier (aws-jwt-verify + the profile), fresh, warm
  * and in reverse order. The benchmark runs the same check before it times anything.
  *
- * Run: node test/run.mjs verify-corpus
+ * Run: npm run jest -- verify-corpus
  */
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { buildCorpus, checkCorpus, type Mismatch } from '../bench/lib/corpus.js';
 
