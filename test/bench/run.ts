@@ -241,6 +241,10 @@ async function main(): Promise<number> {
       cpu_model: cpu[0]?.model,
       authorizer_vs_raw_ratio: hit.ratioToRaw,
       authorizer_p99_over_raw_us: hit.p99OverRawUs,
+      // The steps between raw and the entry (section 1): where the warm budget goes.
+      aws_jwt_verify_vs_raw_ratio: byId.get('ajv')?.ratioToRaw ?? null,
+      verifier_vs_raw_ratio: byId.get('ours')?.ratioToRaw ?? null,
+      authorizer_without_powertools_vs_raw_ratio: byId.get('composed-hit')?.ratioToRaw ?? null,
       bundle_bytes: perFunction((x) => x.bytes),
       init_ms: perFunction((x) => x.initMs),
       first_invocation_ms: perFunction((x) => x.firstMs),
