@@ -13,6 +13,8 @@ import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { JwtVerifier } from 'aws-jwt-verify';
 import type { Jwk } from 'aws-jwt-verify/jwk';
+import { authorizerRoutes } from '../../../lib/bundling.js';
+import { routes } from '../../../lib/routes.js';
 import { AccessTokenVerifier } from '../../../lambdas/core/access-token.js';
 import { systemClock } from '../../../lambdas/core/clock.js';
 import { checkCorpus } from '../lib/corpus.js';
@@ -113,6 +115,8 @@ export async function benchVerify(world: World, opts: { quick: boolean; log: (s:
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
     POWERTOOLS_METRICS_NAMESPACE: 'tokengate-bench',
+    // Unbundled (tsx), the entry reads its route table at run time; a bundle has it compiled in (lib/bundling.ts).
+    TOKENGATE_ROUTES: JSON.stringify(authorizerRoutes(routes)),
   };
   // The EMF line the entry writes once a minute would land in the middle of the table: drop it while timing.
   const write = process.stdout.write.bind(process.stdout);

@@ -5,9 +5,11 @@
  */
 import { sessionStatusFromEnv } from '../../../lambdas/adapters/dynamo/session-status.js';
 import { composeAuthorizer } from '../../../lambdas/authorizer/compose.js';
+import { routes } from '../../../lib/routes.js';
 import { createObservability } from '../../../lambdas/observability.js';
 
 export const handler = composeAuthorizer(process.env, {
+  routes,
   source: sessionStatusFromEnv(process.env),
   obs: createObservability('authorizer'),
 }).handler;
