@@ -20,7 +20,10 @@ import { SigningKeys } from './constructs/signing-keys.js';
 import { TokengateApi } from './constructs/tokengate-api.js';
 import { TokengateFunction, type TableAction, type TableGrantOptions } from './constructs/tokengate-function.js';
 import { AUTH_ROUTES, defineApp, type Route, type TokengateFunctionName } from './routes.js';
+import { wildcardMatch } from './local/wildcard.js';
 import { REFRESH_PREFIX, SESSION_PREFIX, THROTTLE_PREFIX, USER_PREFIX } from '../lambdas/adapters/dynamo/keys.js';
+import { grants } from '../lambdas/core/permissions.js';
+import { routeResource } from '../lambdas/core/policy.js';
 
 /** What serves a team's route: its own function (a Lambda proxy integration is built) or any integration. */
 export type TokengateIntegration = lambda.IFunction | apigw.Integration;
@@ -224,6 +227,7 @@ export class Tokengate<H extends string = string> extends Construct {
       if (guarded.has(`${m.method} ${m.path}`)) throw new Error(`${this.node.path}: protectedMethods ${m.method} ${m.path} is also a route`);
     }
     this.authorizerRoutes = authorizerRoutes([...this.routes, ...protectedMethods]);
+    assertNoPolicyOverreach(this.authorizerRoutes);
 
     const sessions = new SessionTable(this, 'Sessions', {
       removalPolicy: s.tableRemovalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -352,6 +356,29 @@ export class Tokengate<H extends string = string> extends Construct {
       acknowledge(api.api.deploymentStage, [
         { id: 'AwsSolutions-APIG3', reason: 'A web ACL is account- and traffic-specific and costs money; set tokengate:wafRateLimitPerIp for a per-IP rate rule on /auth/*, or tokengate:webAclArn to associate your own (docs/DEPLOY.md). Stage throttling, stricter login throttling and per-user login lockout are always on.' },
       ]);
+    }
+  }
+}
+
+/**
+ * The authorizer's policy names a route by its method ARN with `*` for each path parameter (lambdas/core/policy.ts),
+ * and IAM's `*` also matches `/`: the pattern of `GET /orders/{id}` covers `GET /orders/1/secret` too. If that
+ * deeper route needs a permission the first one's does not imply, a caller allowed the first would be let through
+ * to the second. Such a table is refused at synth rather than deployed with a hole in it.
+ */
+export function assertNoPolicyOverreach(routes: readonly AuthorizerRoute[]): void {
+  for (const a of routes) {
+    const pattern = routeResource(a.method, a.path);
+    for (const b of routes) {
+      if (a === b) continue;
+      const sample = `${b.method}/${b.path.replace(/^\//, '').replace(/\{[^}/]+\}/g, 'x')}`;
+      if (wildcardMatch(pattern, sample) && !grants([a.permission], b.permission)) {
+        throw new Error(
+          `${a.method} ${a.path} (${a.permission}) would also let its callers through to ${b.method} ${b.path} (${b.permission}): ` +
+            `the authorizer's policy allows "${pattern}", and IAM's * spans "/". Require a permission for ${b.method} ${b.path} ` +
+            `that ${a.permission} implies (e.g. the same one), or move one of the routes.`,
+        );
+      }
     }
   }
 }

@@ -4,7 +4,7 @@
  * validation for the auth bodies and path parameters, JSON gateway responses, and CORS when origins are
  * configured. The API is created here, or a team's own RestApi is passed in and these are added to it.
  */
-import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -148,7 +148,11 @@ export class TokengateApi extends Construct {
       this.created = false;
       const stage = props.api.deploymentStage as apigw.Stage | undefined;
       if (!stage) throw new Error(`${this.node.path}: the RestApi passed in has no deployment stage (deploy: false); tokengate needs one`);
-      this.stageName = stage.stageName;
+      // The literal name (Stage.stageName is a reference to the stage, which would put the stage, and so every
+      // method and function behind it, under anything that names it: a function's own URL would be a cycle).
+      const stageName = (stage.node.defaultChild as apigw.CfnStage).stageName;
+      if (stageName === undefined || Token.isUnresolved(stageName)) throw new Error(`${this.node.path}: the stage name of the RestApi passed in must be a literal`);
+      this.stageName = stageName;
       // A method setting for a method that does not exist fails the deployment: only if the route does.
       if (hasLogin) addMethodSetting(stage, LOGIN_PATH, 'POST', loginMethodOptions);
     } else {
@@ -453,7 +457,8 @@ function addMethodSetting(stage: apigw.Stage, path: string, httpMethod: string, 
   const existing = cfn.methodSettings;
   if (existing !== undefined && !Array.isArray(existing)) throw new Error(`${stage.node.path}: method settings are not a list; cannot add ${httpMethod} ${path}`);
   const setting: apigw.CfnStage.MethodSettingProperty = {
-    resourcePath: path.replace(/\//g, '~1'),
+    // As CloudFormation writes a resource path in a method setting: `/auth/login` → `/~1auth~1login`.
+    resourcePath: `/${path.replace(/\//g, '~1')}`,
     httpMethod,
     ...(options.loggingLevel !== undefined ? { loggingLevel: options.loggingLevel } : {}),
     ...(options.dataTraceEnabled !== undefined ? { dataTraceEnabled: options.dataTraceEnabled } : {}),
