@@ -28,7 +28,7 @@ import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 const DEADLINE_MS = 600;
 /** Slack on top of a deadline for timers and a loaded machine (2 cores shared). */
 const MARGIN_MS = 400;
-/** The authorizer's Lambda timeout (lib/tokengate-stack.ts, FUNCTIONS.authorizer.timeout). */
+/** The authorizer's Lambda timeout (lib/tokengate.ts, FUNCTIONS.authorizer.timeout). */
 const AUTHORIZER_TIMEOUT_MS = 3000;
 
 async function listen(server: Server): Promise<string> {
