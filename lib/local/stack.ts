@@ -145,7 +145,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const verifier = verifierFromEnv(env, clock);
     const auth = await authServiceFromEnv(env, loginObs, clock);
     // The authorizer exactly as deployed: same composition, same DynamoDB client, our clock.
-    const composed = composeAuthorizer(env, { source: new DynamoSessionStatusSource({ ...table, deadlineMs: storeConfig(env).deadlineMs }), clock, obs: obs('authorizer') });
+    const composed = composeAuthorizer(env, { routes, source: new DynamoSessionStatusSource({ ...table, deadlineMs: storeConfig(env).deadlineMs }), clock, obs: obs('authorizer') });
     const revocation = composed.revocation;
     const cookie = refreshCookieConfig(env);
     handlers.login = instrument(loginObs, createLoginHandler({ auth, obs: loginObs, cookie }));

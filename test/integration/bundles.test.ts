@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { LAMBDA_BUNDLE } from '../../lib/bundling.js';
+import { authorizerRoutesDefine, LAMBDA_BUNDLE } from '../../lib/bundling.js';
+import { routes } from '../../lib/routes.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ManualClock } from '../../lambdas/core/clock.js';
@@ -48,6 +49,8 @@ beforeAll(async () => {
     minify: LAMBDA_BUNDLE.minify,
     keepNames: LAMBDA_BUNDLE.keepNames,
     external: [...LAMBDA_BUNDLE.external],
+    // The authorizer's route table is compiled in, as the construct bundles it (lib/bundling.ts).
+    define: authorizerRoutesDefine(routes),
     logLevel: 'error',
   });
 

@@ -18,6 +18,8 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import { createLambdaContext } from '../../lib/local/lambda-context.js';
+import { authorizerRoutes } from '../../lib/bundling.js';
+import { routes } from '../../lib/routes.js';
 import { bearer, DEMO, get, login, newUser, post, startTestStack, type TestStack, type Tokens } from '../helpers/local.js';
 
 // Read by Powertools when a Logger / Metrics is constructed: before the stack and the entries are built.
@@ -153,7 +155,8 @@ const ctx = (fn: string): Context => createLambdaContext(`tokengate-${fn}`, { re
 
 /** Imports every Lambda entry afresh (its own module instance: entries read the environment at init). */
 async function loadEntries(tag: string, env: Record<string, string>): Promise<Record<Fn, unknown>> {
-  Object.assign(process.env, env);
+  // Unbundled, the authorizer reads its route table at run time (a bundle has it compiled in: lib/bundling.ts).
+  Object.assign(process.env, { TOKENGATE_ROUTES: JSON.stringify(authorizerRoutes(routes)) }, env);
   const loaded = {} as Record<Fn, unknown>;
   for (const f of FUNCTIONS) {
     loaded[f] = ((await import(new URL(`../../lambdas/${f}/handler.ts?entries=${tag}`, import.meta.url).href)) as { handler: unknown }).handler;

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { LAMBDA_BUNDLE } from '../../../lib/bundling.js';
+import { authorizerRoutesDefine, LAMBDA_BUNDLE } from '../../../lib/bundling.js';
+import { routes } from '../../../lib/routes.js';
 import { newRefreshToken } from '../../../lambdas/core/refresh-token.js';
 import { onCleanup, removeDirOnCleanup, stopChild } from '../lib/cleanup.js';
 import { handwrittenTree } from '../lib/history.js';
@@ -173,6 +174,8 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
       external: entries[id]!.external,
       mainFields: [...LAMBDA_BUNDLE.mainFields],
       banner: { js: LAMBDA_BUNDLE.banner },
+      // The authorizer's route table, compiled in as the construct does (lib/bundling.ts).
+      define: authorizerRoutesDefine(routes),
       tsconfig: join(ROOT, 'tsconfig.json'),
       outfile,
       metafile: true,
