@@ -9,7 +9,7 @@ import { routes } from '../../lib/routes.js';
 import { verifierFromEnv } from '../core/access-token.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Env, revocationConfig } from '../core/config.js';
-import { PolicyBuilder } from '../core/policy.js';
+import { PolicyBuilder, type PolicyRoute } from '../core/policy.js';
 import type { SessionStatusSource } from '../core/ports.js';
 import { RevocationCheck } from '../core/revocation.js';
 import { instrument, logUnexpected, type Observability } from '../observability.js';
@@ -20,6 +20,8 @@ export interface ComposeOptions extends Pick<AuthorizerDeps, 'count' | 'after' |
   clock?: Clock;
   /** Logger + Metrics: counts and failure logs go there (unless `count` / `onError` are given), per-invocation instrumentation. */
   obs?: Observability;
+  /** The API's route table, for the policy (local mode passes the app's). @default the built-in table */
+  routes?: readonly PolicyRoute[];
 }
 
 export type AuthorizerHandler = (event: APIGatewayTokenAuthorizerEvent, context?: Context) => Promise<APIGatewayAuthorizerResult>;
@@ -33,7 +35,7 @@ export function composeAuthorizer(env: Env, opts: ComposeOptions): { handler: Au
   const authorize = createAuthorizer({
     verifier: verifierFromEnv(env, clock),
     revocation,
-    policy: new PolicyBuilder(routes),
+    policy: new PolicyBuilder(opts.routes ?? routes),
     clock,
     ...(count ? { count } : {}),
     ...(opts.after ? { after: opts.after } : {}),
