@@ -31,22 +31,28 @@ type ShopService = keyof typeof shop.services;
 export class ShopStack extends Stack {
   readonly tokengate: Tokengate<ShopService>;
   readonly services: Readonly<Record<ShopService, NodejsFunction>>;
-  readonly tables: Readonly<Record<ShopService, dynamodb.Table>>;
+  /** Each service's tables, by the environment variable that carries the table's name to it. */
+  readonly tables: Readonly<Record<ShopService, Readonly<Record<string, dynamodb.Table>>>>;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
 
-    // Each service owns its data: a table of its own, and item access to that table only.
+    // Each service owns its data: the tables its declaration names (the same declaration `npm start` reads), and
+    // item access to those tables only — exactly the operations its store sends.
     const tables = {
-      orders: this.table('OrdersTable'),
-      inventory: this.table('InventoryTable'),
+      orders: this.tables_('orders', 'Orders'),
+      inventory: this.tables_('inventory', 'Inventory'),
     };
     const services = {
       orders: this.service('orders', 'Orders', tables.orders),
       inventory: this.service('inventory', 'Inventory', tables.inventory),
     };
-    tables.orders.grant(services.orders, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
-    tables.inventory.grant(services.inventory, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem');
+    for (const table of Object.values(tables.orders)) {
+      table.grant(services.orders, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    }
+    for (const table of Object.values(tables.inventory)) {
+      table.grant(services.inventory, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    }
 
     this.tokengate = new Tokengate(this, 'Tokengate', { routes: shop.routes, integrations: services });
 
@@ -63,23 +69,28 @@ export class ShopStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.tokengate.table.tableName, description: 'tokengate table (for npm run users)' });
     new CfnOutput(this, 'SigningKeyArn', { value: this.tokengate.signingKeys.activeKey.keyArn, description: 'Active signing key' });
     new CfnOutput(this, 'AuthorizerFunctionName', { value: this.tokengate.functions.authorizer.fn.functionName, description: 'TOKEN authorizer function' });
-    new CfnOutput(this, 'OrdersTableName', { value: tables.orders.tableName, description: 'The orders service table' });
-    new CfnOutput(this, 'InventoryTableName', { value: tables.inventory.tableName, description: 'The inventory service table (stock by sku)' });
+    new CfnOutput(this, 'OrdersTableName', { value: tables.orders.ORDERS_TABLE!.tableName, description: 'The orders service table' });
+    new CfnOutput(this, 'InventoryTableName', { value: tables.inventory.INVENTORY_TABLE!.tableName, description: 'The inventory service table (stock by sku)' });
   }
 
-  private table(id: string): dynamodb.Table {
-    return new dynamodb.Table(this, id, {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Sample data: it goes with the stack.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+  /** The tables a service declares (`tables: { ENV_NAME: { partitionKey, sortKey? } }`), keyed by that env name. */
+  private tables_(name: ShopService, id: string): Record<string, dynamodb.Table> {
+    const out: Record<string, dynamodb.Table> = {};
+    for (const [envName, decl] of Object.entries(shop.services[name].tables ?? {})) {
+      out[envName] = new dynamodb.Table(this, `${id}${envName.split('_').map((w) => w[0] + w.slice(1).toLowerCase()).join('')}`, {
+        partitionKey: { name: decl.partitionKey, type: dynamodb.AttributeType.STRING },
+        ...(decl.sortKey ? { sortKey: { name: decl.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        // Sample data: it goes with the stack.
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    }
+    return out;
   }
 
   /** A service's function: bundled from its declared entry, with a role that may write its own logs and nothing else yet. */
-  private service(name: ShopService, id: string, table: dynamodb.Table): NodejsFunction {
+  private service(name: ShopService, id: string, tables: Readonly<Record<string, dynamodb.Table>>): NodejsFunction {
     const declared = shop.services[name];
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     const role = new iam.Role(this, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `shop ${name} service` });
@@ -94,7 +105,10 @@ export class ShopStack extends Stack {
       timeout: Duration.seconds(10),
       role,
       logGroup,
-      environment: { TABLE_NAME: table.tableName, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        ...Object.fromEntries(Object.entries(tables).map(([envName, table]) => [envName, table.tableName])),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
       projectRoot: ROOT,
       depsLockFilePath: resolve(ROOT, 'package-lock.json'),
       bundling: {

@@ -192,17 +192,19 @@ describe('the sample app (bin/app.ts)', () => {
   });
 
   it('gives each service its own table only, and the environment to call through the gateway and verify tokens', () => {
+    const tableEnv = { orders: 'ORDERS_TABLE', inventory: 'INVENTORY_TABLE' } as const;
     for (const name of ['orders', 'inventory'] as const) {
       const fn = stack.services[name];
+      const table = stack.tables[name][tableEnv[name]]!;
       const own = statements.get(logicalId(stack, fn.role as IConstruct)) ?? [];
       const dynamo = own.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')));
       assert.ok(dynamo.length > 0, name);
-      for (const s of dynamo) assert.deepEqual(s.Resource, { 'Fn::GetAtt': [logicalId(stack, stack.tables[name]), 'Arn'] }, name);
+      for (const s of dynamo) assert.deepEqual(s.Resource, { 'Fn::GetAtt': [logicalId(stack, table), 'Arn'] }, name);
       assert.ok(!JSON.stringify(own).includes(logicalId(stack, stack.tokengate.table)), `${name} reaches tokengate's table`);
       assert.ok(!actionsOf(own).some((a) => a.startsWith('kms:') || a === 'dynamodb:Scan' || a.endsWith('*')), name);
       const env = (json.Resources[logicalId(stack, fn)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
-      assert.deepEqual(Object.keys(env).sort(), ['API_URL', 'JWKS_URL', 'NODE_OPTIONS', 'TABLE_NAME', 'TOKEN_AUDIENCE', 'TOKEN_ISSUER']);
-      assert.deepEqual(env.TABLE_NAME, { Ref: logicalId(stack, stack.tables[name]) });
+      assert.deepEqual(Object.keys(env).sort(), ['API_URL', 'JWKS_URL', 'NODE_OPTIONS', tableEnv[name], 'TOKEN_AUDIENCE', 'TOKEN_ISSUER'].sort());
+      assert.deepEqual(env[tableEnv[name]], { Ref: logicalId(stack, table) });
       assert.deepEqual(env.API_URL, stack.resolve(stack.tokengate.apiBaseUrl));
     }
   });
