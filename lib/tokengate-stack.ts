@@ -203,7 +203,7 @@ export class TokengateStack extends Stack {
       stageName: s.stageName,
       tracing: s.tracing,
       logRetention: s.logRetentionDays,
-      manageAccountCloudWatchRole: props.manageAccountCloudWatchRole ?? true,
+      manageAccountCloudWatchRole: props.manageAccountCloudWatchRole ?? s.manageAccountCloudWatchRole,
       ...(s.webAclArn ? { webAclArn: s.webAclArn } : {}),
       ...(s.wafRateLimitPerIp !== undefined ? { wafRateLimitPerIp: s.wafRateLimitPerIp } : {}),
     });

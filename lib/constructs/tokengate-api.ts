@@ -77,8 +77,9 @@ export interface TokengateApiProps {
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Create the account-level role API Gateway needs to write logs (one per account and region; creating it
-   * again is harmless, it is retained on destroy). Set false if your organisation manages it.
+   * Create the account-level role API Gateway needs to write logs (one per account and region, the last stack
+   * that sets it wins; retained on update and destroy, deleted when the stack's first create fails). Set false
+   * when the account already has one or your organisation manages it (setting `manageAccountCloudWatchRole`).
    * @default true
    */
   readonly manageAccountCloudWatchRole?: boolean;
@@ -95,6 +96,8 @@ export class TokengateApi extends Construct {
   readonly api: apigw.RestApi;
   readonly authorizer: apigw.TokenAuthorizer;
   readonly accessLogs: logs.LogGroup;
+  /** `API-Gateway-Execution-Logs_{restApiId}/{stageName}`, with the stack's retention. */
+  readonly executionLogs: logs.LogGroup;
   /** Every route's method, keyed `"<METHOD> <path>"`. */
   readonly methods: ReadonlyMap<string, apigw.Method>;
   /** OPTIONS methods added for CORS, keyed by path. */
@@ -127,7 +130,7 @@ export class TokengateApi extends Construct {
       description: 'tokengate: login, refresh, logout, JWKS and the demo orders service',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       ...((props.manageAccountCloudWatchRole ?? true)
-        ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+        ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE }
         : { cloudWatchRole: false }),
       deployOptions: {
         stageName: props.stageName ?? 'prod',
@@ -151,6 +154,15 @@ export class TokengateApi extends Construct {
           : {}),
       },
     });
+
+    // The stage's execution log group, which API Gateway would otherwise create itself, outside the stack, with
+    // no retention, surviving destroy. Created before the stage, so API Gateway finds it and writes into it.
+    this.executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${props.stageName ?? 'prod'}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogs);
 
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
