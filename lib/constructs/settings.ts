@@ -13,12 +13,13 @@
  * plain `cdk deploy` would silently put the files' value back. And the example identity the sample app ships
  * (an issuer under a reserved example domain, the placeholder audience) is refused unless
  * `tokengate:allowExampleIdentity` is set — which `npm run synth` (offline checks) and the tests do; a template
- * synthesized that way carries a parameter CloudFormation refuses, so it cannot be deployed either.
+ * synthesized that way carries a rule whose assertion fails on its parameter's default, so CloudFormation refuses
+ * to create or update the stack from it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { CfnParameter, Stack, Validations } from 'aws-cdk-lib';
+import { CfnParameter, CfnRule, Fn, Stack } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
@@ -206,24 +207,21 @@ export const NOT_DEPLOYABLE_PARAMETER = 'TokengateExampleIdentityNotDeployable';
 function markNotDeployable(scope: Construct): void {
   const stack = Stack.of(scope);
   if (stack.node.tryFindChild(NOT_DEPLOYABLE_PARAMETER)) return;
-  // CloudFormation checks a parameter's value against AllowedValues before it changes anything: the default
-  // is not allowed, so create and update both stop here, with the constraint description as the reason.
-  new CfnParameter(stack, NOT_DEPLOYABLE_PARAMETER, {
+  const reason =
+    'tokengate: this template was synthesized with the example issuer/audience (tokengate:allowExampleIdentity, e.g. by npm run synth) and is not deployable: set your own tokengate:issuer and tokengate:audience in cdk.json and deploy without allowExampleIdentity';
+  const parameter = new CfnParameter(stack, NOT_DEPLOYABLE_PARAMETER, {
     type: 'String',
-    default: 'example-identity',
-    allowedValues: ['set-your-own-issuer-and-audience'],
-    description: 'tokengate: synthesized with the example issuer/audience (tokengate:allowExampleIdentity) for offline checks',
-    constraintDescription:
-      'this template was synthesized with the example issuer/audience (tokengate:allowExampleIdentity, e.g. by npm run synth) and is not deployable: set your own tokengate:issuer and tokengate:audience in cdk.json and deploy without allowExampleIdentity',
+    default: EXAMPLE_IDENTITY_MARK,
+    description: 'tokengate: synthesized with the example issuer/audience (tokengate:allowExampleIdentity) for offline checks only',
   });
-  // CDK's own CloudFormation validation sees exactly what CloudFormation will refuse; that is the point here.
-  // It reports template parameters against the stack (not the parameter's construct), so that is where the
-  // acknowledgement goes; no other parameter of a tokengate stack has AllowedValues.
-  Validations.of(stack).acknowledge(
-    { id: 'CloudFormation-Validate::F2012', reason: 'Deliberate: a template synthesized with the example identity must not deploy (default not in AllowedValues).' },
-    { id: 'CloudFormation-Validate::W2001', reason: 'The parameter exists only to make the deploy fail; nothing references it.' },
-  );
+  // CloudFormation evaluates a template's rules against the parameters before it creates or changes anything:
+  // with the default value this assertion fails, and create and update both stop with `reason`.
+  new CfnRule(stack, 'TokengateExampleIdentityRule', {
+    assertions: [{ assert: Fn.conditionNot(Fn.conditionEquals(parameter.valueAsString, EXAMPLE_IDENTITY_MARK)), assertDescription: reason }],
+  });
 }
+
+const EXAMPLE_IDENTITY_MARK = 'example-identity';
 
 /** cdk.json's `context` and cdk.context.json of `dir`, merged as the CLI merges them (cdk.context.json wins). */
 function projectContext(dir: string): Record<string, unknown> {

@@ -25,7 +25,27 @@ const plain = synth();
 const real = synth(REAL);
 const noAccountRole = synth({ ...REAL, 'tokengate:manageAccountCloudWatchRole': 'false' });
 
-const parameters = (json: TemplateJson) => (json as { Parameters?: Record<string, { Default?: string; AllowedValues?: string[] }> }).Parameters ?? {};
+type WithRules = TemplateJson & {
+  Parameters?: Record<string, { Default?: string }>;
+  Rules?: Record<string, { Assertions: { Assert: unknown; AssertDescription: string }[] }>;
+};
+const parameters = (json: TemplateJson) => (json as WithRules).Parameters ?? {};
+
+/** The template's rules except CDK's own bootstrap-version check (its value comes from SSM at deploy time). */
+const ours = (json: WithRules) => Object.entries(json.Rules ?? {}).filter(([id]) => id !== 'CheckBootstrapVersion').map(([, r]) => r);
+
+/** Evaluates a rule assertion (Fn::Not, Fn::Equals, Ref) with every parameter at its default, as a plain deploy does. */
+function holds(expr: unknown, params: Record<string, { Default?: string }>): unknown {
+  const o = expr as Record<string, unknown>;
+  if (typeof expr === 'string') return expr;
+  if ('Ref' in o) return params[o.Ref as string]?.Default;
+  if ('Fn::Not' in o) return !holds((o['Fn::Not'] as unknown[])[0], params);
+  if ('Fn::Equals' in o) {
+    const [a, b] = o['Fn::Equals'] as unknown[];
+    return holds(a, params) === holds(b, params);
+  }
+  throw new Error(`unmodelled rule function ${JSON.stringify(expr)}`);
+}
 
 describe('the example identity', () => {
   it('is refused without the explicit test/offline switch, naming the setting', () => {
@@ -40,14 +60,17 @@ describe('the example identity', () => {
     }
   });
 
-  it('with the switch, synthesizes a template CloudFormation refuses to deploy (its default is not an allowed value)', () => {
-    const p = parameters(plain.json)[NOT_DEPLOYABLE_PARAMETER];
-    assert.ok(p, 'the parameter is there');
-    assert.ok(p.Default !== undefined && !(p.AllowedValues ?? []).includes(p.Default));
+  it('with the switch, synthesizes a template CloudFormation refuses to deploy (a rule fails on the defaults)', () => {
+    const json = plain.json as WithRules;
+    assert.ok(parameters(json)[NOT_DEPLOYABLE_PARAMETER], 'the parameter is there');
+    const failing = ours(json).flatMap((r) => r.Assertions).filter((a) => holds(a.Assert, parameters(json)) === false);
+    assert.equal(failing.length, 1);
+    assert.match(failing[0]?.AssertDescription ?? '', /example issuer\/audience .* not deployable: set your own tokengate:issuer and tokengate:audience in cdk\.json/);
   });
 
   it('a real issuer and audience give a deployable template', () => {
     assert.equal(parameters(real.json)[NOT_DEPLOYABLE_PARAMETER], undefined);
+    for (const r of ours(real.json as WithRules)) for (const a of r.Assertions) assert.notEqual(holds(a.Assert, parameters(real.json)), false, a.AssertDescription);
     assert.equal(real.stack.settings.allowExampleIdentity, false);
   });
 });
