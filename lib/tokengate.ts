@@ -300,7 +300,7 @@ export class Tokengate<H extends string = string> extends Construct {
       stageName: s.stageName,
       tracing: s.tracing,
       logRetention: s.logRetentionDays,
-      manageAccountCloudWatchRole: props.manageAccountCloudWatchRole ?? true,
+      manageAccountCloudWatchRole: props.manageAccountCloudWatchRole ?? s.manageAccountCloudWatchRole,
       ...(s.webAclArn ? { webAclArn: s.webAclArn } : {}),
       ...(s.wafRateLimitPerIp !== undefined ? { wafRateLimitPerIp: s.wafRateLimitPerIp } : {}),
     });

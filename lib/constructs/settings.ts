@@ -5,11 +5,44 @@
  *
  * Context values from the command line arrive as strings ("300", "true", "https://a.example,https://b.example"),
  * values from cdk.json as JSON; both are accepted.
+ *
+ * Identity settings (issuer, audience, CORS origins, signing keys) must not change by accident: a token carries
+ * the issuer and audience it was issued for, and a key list that loses a name retires that key. So when the app
+ * runs under the CDK CLI they are taken only from the project's files (cdk.json or cdk.context.json): a value
+ * that reached the app some other way (`-c` on the command line, ~/.cdk.json) stops the synth, because the next
+ * plain `cdk deploy` would silently put the files' value back. And the example identity the sample app ships
+ * (an issuer under a reserved example domain, the placeholder audience) is refused unless
+ * `tokengate:allowExampleIdentity` is set — which `npm run synth` (offline checks) and the tests do; a template
+ * synthesized that way carries a rule whose assertion fails on its parameter's default, so CloudFormation refuses
+ * to create or update the stack from it.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { CfnParameter, CfnRule, Fn, Stack } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 export const CONTEXT_PREFIX = 'tokengate:';
+
+/** Settings that define which tokens are valid: changing them invalidates or retires tokens. */
+export const IDENTITY_SETTINGS = ['issuer', 'audience', 'corsAllowOrigins', 'signingKeys', 'activeSigningKey'] as const;
+
+/** The audience the sample app's cdk.json ships with: a placeholder, never a deployment's own. */
+export const EXAMPLE_AUDIENCES: readonly string[] = ['tokengate-api'];
+
+/**
+ * Host names reserved for documentation and tests (RFC 2606, RFC 6761): an issuer there is an example.
+ */
+export function isExampleHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  const tld = host.slice(host.lastIndexOf('.') + 1);
+  return (
+    ['example', 'test', 'invalid', 'localhost'].includes(tld) ||
+    /(^|\.)example\.(com|net|org)$/.test(host) ||
+    host === 'localhost'
+  );
+}
 
 export interface TokengateSettings {
   /** `iss` of every access token; an https URL. @default none (required) */
@@ -76,6 +109,19 @@ export interface TokengateSettings {
    * @default none (no web ACL)
    */
   readonly wafRateLimitPerIp?: number;
+  /**
+   * Set API Gateway's account-level CloudWatch Logs role (`AWS::ApiGateway::Account`): one per account and
+   * region, the last stack that sets it wins. Access and execution logs need a role there; turn this off when
+   * the account already has one (`aws apigateway get-account` shows `cloudwatchRoleArn`) or your organisation
+   * manages it. Off in an account without one, the stage fails to create (docs/DEPLOY.md). @default true
+   */
+  readonly manageAccountCloudWatchRole: boolean;
+  /**
+   * Accept the example issuer/audience (reserved example domains, the shipped placeholder audience) — for tests
+   * and offline synth only: the template then carries a parameter CloudFormation refuses, so it cannot be
+   * deployed. @default false
+   */
+  readonly allowExampleIdentity: boolean;
 }
 
 export type TokengateSettingsInput = Partial<TokengateSettings>;
@@ -104,6 +150,8 @@ const DEFAULTS = {
   logRetentionDays: RetentionDays.ONE_MONTH,
   tableRemovalPolicy: 'retain' as const,
   stageName: 'prod',
+  manageAccountCloudWatchRole: true,
+  allowExampleIdentity: false,
 };
 
 const KEYS: readonly (keyof TokengateSettings)[] = [
@@ -111,17 +159,99 @@ const KEYS: readonly (keyof TokengateSettings)[] = [
   'clockLeewaySeconds', 'authorizerCacheTtlSeconds', 'revocationCacheTtlSeconds', 'corsAllowOrigins',
   'throttlingRateLimit', 'throttlingBurstLimit', 'loginThrottlingRateLimit', 'loginThrottlingBurstLimit',
   'tracing', 'signingKeys', 'activeSigningKey', 'logRetentionDays', 'tableRemovalPolicy', 'stageName',
-  'refreshCookiePath', 'webAclArn', 'wafRateLimitPerIp',
+  'refreshCookiePath', 'webAclArn', 'wafRateLimitPerIp', 'manageAccountCloudWatchRole', 'allowExampleIdentity',
 ];
 
-/** Reads every `tokengate:*` context value, overlays `overrides`, validates, and fills in defaults. */
-export function resolveSettings(scope: Construct, overrides: TokengateSettingsInput = {}): TokengateSettings {
+export interface ResolveOptions {
+  /**
+   * The project directory whose cdk.json / cdk.context.json identity settings must come from.
+   * @default the working directory when the app runs under the CDK CLI (env CDK_OUTDIR set), else unchecked
+   */
+  readonly projectDir?: string;
+}
+
+/**
+ * Reads every `tokengate:*` context value, overlays `overrides`, validates, and fills in defaults. Under the CDK
+ * CLI, identity settings from context must be the values of cdk.json or cdk.context.json (see the top of this
+ * file). With `allowExampleIdentity` and an example issuer or audience, adds the parameter that makes the
+ * template undeployable (to `scope`'s stack).
+ */
+export function resolveSettings(scope: Construct, overrides: TokengateSettingsInput = {}, options: ResolveOptions = {}): TokengateSettings {
   const raw: Partial<Record<keyof TokengateSettings, unknown>> = {};
+  const fromContext = new Set<keyof TokengateSettings>();
   for (const key of KEYS) {
     const fromProps = overrides[key];
-    raw[key] = fromProps !== undefined ? fromProps : scope.node.tryGetContext(CONTEXT_PREFIX + key);
+    if (fromProps !== undefined) raw[key] = fromProps;
+    else {
+      raw[key] = scope.node.tryGetContext(CONTEXT_PREFIX + key);
+      if (raw[key] !== undefined) fromContext.add(key);
+    }
   }
-  return validateSettings(raw);
+  const projectDir = options.projectDir ?? (process.env.CDK_OUTDIR ? process.cwd() : undefined);
+  if (projectDir !== undefined) {
+    assertIdentityFromProjectFiles(projectDir, (key) => (fromContext.has(key) ? raw[key] : undefined));
+  }
+  const settings = validateSettings(raw);
+  if (usesExampleIdentity(settings)) markNotDeployable(scope);
+  return settings;
+}
+
+/** Whether `settings` carry the example issuer or audience (only possible with `allowExampleIdentity`). */
+export function usesExampleIdentity(settings: Pick<TokengateSettings, 'issuer' | 'audience'>): boolean {
+  return isExampleHost(new URL(settings.issuer).hostname) || EXAMPLE_AUDIENCES.includes(settings.audience);
+}
+
+/** The parameter that makes a template synthesized with the example identity fail to deploy. */
+export const NOT_DEPLOYABLE_PARAMETER = 'TokengateExampleIdentityNotDeployable';
+
+function markNotDeployable(scope: Construct): void {
+  const stack = Stack.of(scope);
+  if (stack.node.tryFindChild(NOT_DEPLOYABLE_PARAMETER)) return;
+  const reason =
+    'tokengate: this template was synthesized with the example issuer/audience (tokengate:allowExampleIdentity, e.g. by npm run synth) and is not deployable: set your own tokengate:issuer and tokengate:audience in cdk.json and deploy without allowExampleIdentity';
+  const parameter = new CfnParameter(stack, NOT_DEPLOYABLE_PARAMETER, {
+    type: 'String',
+    default: EXAMPLE_IDENTITY_MARK,
+    description: 'tokengate: synthesized with the example issuer/audience (tokengate:allowExampleIdentity) for offline checks only',
+  });
+  // CloudFormation evaluates a template's rules against the parameters before it creates or changes anything:
+  // with the default value this assertion fails, and create and update both stop with `reason`.
+  new CfnRule(stack, 'TokengateExampleIdentityRule', {
+    assertions: [{ assert: Fn.conditionNot(Fn.conditionEquals(parameter.valueAsString, EXAMPLE_IDENTITY_MARK)), assertDescription: reason }],
+  });
+}
+
+const EXAMPLE_IDENTITY_MARK = 'example-identity';
+
+/** cdk.json's `context` and cdk.context.json of `dir`, merged as the CLI merges them (cdk.context.json wins). */
+function projectContext(dir: string): Record<string, unknown> {
+  const read = (file: string, pick: (json: Record<string, unknown>) => unknown): Record<string, unknown> => {
+    const path = join(dir, file);
+    if (!existsSync(path)) return {};
+    const value = pick(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  };
+  return { ...read('cdk.json', (j) => j.context), ...read('cdk.context.json', (j) => j) };
+}
+
+/**
+ * Refuses identity settings whose context value is not the one in `dir`'s cdk.json / cdk.context.json (it came
+ * from `-c` or ~/.cdk.json, and the next deploy without it would revert it). `contextValue` gives the value
+ * the app received from context (undefined when the setting came from stack props, which are code).
+ */
+export function assertIdentityFromProjectFiles(dir: string, contextValue: (key: keyof TokengateSettings) => unknown): void {
+  const files = projectContext(dir);
+  for (const key of IDENTITY_SETTINGS) {
+    const value = contextValue(key);
+    if (value === undefined) continue;
+    if (!isDeepStrictEqual(value, files[CONTEXT_PREFIX + key])) {
+      throw new TokengateConfigError(
+        key,
+        'identity settings are read from cdk.json or cdk.context.json only: this value came from the command line (-c) or ~/.cdk.json, and the next deploy without it would silently revert it. Put it in cdk.json',
+        value,
+      );
+    }
+  }
 }
 
 /** Validates loosely typed input (context values) into settings. Exported for tests and tools. */
@@ -144,7 +274,7 @@ export function validateSettings(raw: Partial<Record<keyof TokengateSettings, un
     }
     return n;
   };
-  const bool = (key: 'tracing'): boolean => {
+  const bool = (key: 'tracing' | 'manageAccountCloudWatchRole' | 'allowExampleIdentity'): boolean => {
     const v = raw[key];
     if (v === undefined || v === null || v === '') return DEFAULTS[key];
     if (v === true || v === 'true') return true;
@@ -195,6 +325,23 @@ export function validateSettings(raw: Partial<Record<keyof TokengateSettings, un
     throw new TokengateConfigError('issuer', 'must be an https URL without query or fragment', issuer);
   }
   const audience = str('audience', true) as string;
+  const allowExampleIdentity = bool('allowExampleIdentity');
+  if (!allowExampleIdentity) {
+    if (isExampleHost(issuerUrl.hostname)) {
+      throw new TokengateConfigError(
+        'issuer',
+        'is an example (a reserved example/test domain): set the https URL of your own issuer in cdk.json (tokengate:allowExampleIdentity is for tests and offline synth only)',
+        issuer,
+      );
+    }
+    if (EXAMPLE_AUDIENCES.includes(audience)) {
+      throw new TokengateConfigError(
+        'audience',
+        'is the placeholder the sample app ships with: set your own audience in cdk.json (tokengate:allowExampleIdentity is for tests and offline synth only)',
+        audience,
+      );
+    }
+  }
 
   const accessTokenTtlSeconds = int('accessTokenTtlSeconds', 60, 86_400);
   const refreshTokenTtlSeconds = int('refreshTokenTtlSeconds', 60, 31_536_000);
@@ -234,6 +381,7 @@ export function validateSettings(raw: Partial<Record<keyof TokengateSettings, un
   const loginThrottlingRateLimit = int('loginThrottlingRateLimit', 1, 10_000);
   const loginThrottlingBurstLimit = int('loginThrottlingBurstLimit', 1, 5_000);
   const tracing = bool('tracing');
+  const manageAccountCloudWatchRole = bool('manageAccountCloudWatchRole');
 
   const signingKeys = list('signingKeys');
   if (signingKeys.length === 0 || signingKeys.length > 5) {
@@ -289,6 +437,7 @@ export function validateSettings(raw: Partial<Record<keyof TokengateSettings, un
     tableRemovalPolicy: removal, stageName, ...(refreshCookiePath ? { refreshCookiePath } : {}),
     ...(webAclArn ? { webAclArn } : {}),
     ...(wafRateLimitPerIp !== undefined ? { wafRateLimitPerIp } : {}),
+    manageAccountCloudWatchRole, allowExampleIdentity,
   };
 }
 

@@ -2,14 +2,20 @@
  * The token signing keys (KMS, ECC_NIST_P256, SIGN_VERIFY) and their public JWKS, computed at deploy time.
  *
  * KMS cannot rotate asymmetric keys, so rotation is "add a key, publish it, switch, retire the old one"
- * (docs/DEPLOY.md). Every named key is published; only the active one may be used to sign (`grantSign`).
+ * (docs/DEPLOY.md). Every named key is published, and the signer roles may sign with every named key
+ * (`grantSign`): which key signs is chosen by the functions' KMS_KEY_ID alone. So the deploy that makes a key
+ * active changes nothing but KMS_KEY_ID and the JWKS order — no grant is taken away from the key the running
+ * functions still use, in whatever order CloudFormation updates the resources — and the new key was signable
+ * and published one deploy earlier (test/infra/rotation.test.ts walks all three deploys in every order).
+ * A key stops being signable when it leaves `keyNames` (step "retire"), after it stopped being active.
  *
  * The JWKS is produced by a custom resource (CDK Provider framework) that calls GetPublicKey for each key and
  * returns the public JWKS as the attribute `Jwks`. Verifiers receive it as JWKS_JSON, so they never call KMS
  * or fetch keys over HTTP, neither per request nor at cold start. The publisher is the only principal with
  * kms:GetPublicKey.
  */
-import { CustomResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -40,6 +46,8 @@ export class SigningKeys extends Construct {
   readonly jwksJson: string;
   readonly publisher: TokengateFunction;
   readonly provider: Provider;
+  /** The custom resource whose `Jwks` attribute is `jwksJson`. */
+  readonly jwks: CustomResource;
 
   constructor(scope: Construct, id: string, props: SigningKeysProps) {
     super(scope, id);
@@ -58,8 +66,10 @@ export class SigningKeys extends Construct {
           keyUsage: kms.KeyUsage.SIGN_VERIFY,
           alias: `${aliasPrefix}/${name}`,
           // A deleted key makes every token it signed unverifiable, and cannot be undone after the waiting
-          // period: keys leave the account only by hand (docs/DEPLOY.md, key rotation).
-          removalPolicy: RemovalPolicy.RETAIN,
+          // period: keys leave the account only by hand (docs/DEPLOY.md, key rotation). Except when the stack's
+          // first create fails: nothing was ever signed with it, so the rollback deletes it (KMS schedules the
+          // deletion with its 30-day window) instead of leaving a billed key behind for every retry.
+          removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         }),
       );
     }
@@ -71,7 +81,8 @@ export class SigningKeys extends Construct {
     this.publisher = new TokengateFunction(this, 'Publisher', {
       handlerDir: 'jwks-publisher',
       description: 'tokengate: publishes the signing keys as a JWKS at deploy time (custom resource)',
-      timeout: Duration.seconds(30),
+      // It retries GetPublicKey for up to 90 s right after CreateKey (lambdas/jwks-publisher/handler.ts).
+      timeout: Duration.minutes(2),
       ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
       tracing: props.tracing ?? false,
     });
@@ -105,41 +116,63 @@ export class SigningKeys extends Construct {
     const jwks = new CustomResource(this, 'Jwks', {
       serviceToken: this.provider.serviceToken,
       resourceType: 'Custom::TokengateJwks',
-      // Any change of the list (a key added, removed or made active) is an Update that recomputes the set.
-      properties: { KeyIds: ordered.map((k) => k.keyArn) },
+      properties: {
+        // Any change of the list (a key added, removed or made active) is an Update that recomputes the set.
+        KeyIds: ordered.map((k) => k.keyArn),
+        // So is a change of the publisher's code (its asset hash): a fix reaches the JWKS in the deploy that ships it.
+        PublisherCode: codeFingerprint(this.publisher.fn),
+      },
       serviceTimeout: Duration.minutes(5),
     });
+    // Not before the publisher's role may read every key (its policy) and the publisher runs its current code.
+    jwks.node.addDependency(this.publisher);
+    this.jwks = jwks;
     this.jwksJson = jwks.getAttString('Jwks');
   }
 
   private readonly signers: iam.IRole[] = [];
 
   /**
-   * `kms:Sign` on the active key for `role`. Each key's own policy also denies kms:Sign to every other
-   * principal (account administrators included), and denies it to everyone on keys that are not active: an
-   * identity policy elsewhere in the account with `kms:*` cannot mint tokens.
+   * `kms:Sign` for `role` on every named key; the function picks one with KMS_KEY_ID. Each key's own policy
+   * also denies kms:Sign to every other principal (account administrators included): an identity policy
+   * elsewhere in the account with `kms:*` cannot mint tokens.
    */
   grantSign(role: iam.IRole): void {
-    this.activeKey.grant(role, 'kms:Sign');
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Sign'],
+        resources: [...this.keys.values()].map((k) => k.keyArn),
+      }),
+    );
     if (this.signers.length === 0) this.denySigningToOthers();
     this.signers.push(role);
   }
 
   private denySigningToOthers(): void {
-    for (const [name, key] of this.keys) {
-      const active = name === this.activeKeyName;
+    for (const key of this.keys.values()) {
       key.addToResourcePolicy(
         new iam.PolicyStatement({
-          sid: active ? 'OnlyTokengateSignersMaySign' : 'NotActiveNobodySigns',
+          sid: 'OnlyTokengateSignersMaySign',
           effect: iam.Effect.DENY,
           principals: [new iam.AnyPrincipal()],
           actions: ['kms:Sign'],
           resources: ['*'],
-          ...(active
-            ? { conditions: { ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.signers.map((r) => r.roleArn) }) } } }
-            : {}),
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.signers.map((r) => r.roleArn) }) } },
         }),
       );
     }
   }
+}
+
+/**
+ * What identifies a function's code in the template: the asset's object key (its content hash) or, for inline
+ * code, a hash of the source.
+ */
+function codeFingerprint(fn: lambda.IFunction): string {
+  const cfn = fn.node.defaultChild as lambda.CfnFunction;
+  const code = cfn.code as lambda.CfnFunction.CodeProperty;
+  if (code.s3Key && !Token.isUnresolved(code.s3Key)) return code.s3Key;
+  if (code.zipFile) return createHash('sha256').update(code.zipFile).digest('hex');
+  if (code.imageUri && !Token.isUnresolved(code.imageUri)) return code.imageUri;
+  throw new Error(`${fn.node.path}: cannot tell the publisher's code version from the template`);
 }

@@ -93,8 +93,10 @@ export interface TokengateApiProps {
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Create the account-level role API Gateway needs to write logs (one per account and region; creating it
-   * again is harmless, it is retained on destroy). Set false if your organisation manages it. A created API only.
+   * Create the account-level role API Gateway needs to write logs (one per account and region, the last stack
+   * that sets it wins; retained on update and destroy, deleted when the stack's first create fails). Set false
+   * when the account already has one or your organisation manages it (setting `manageAccountCloudWatchRole`).
+   * A created API only.
    * @default true
    */
   readonly manageAccountCloudWatchRole?: boolean;
@@ -115,6 +117,8 @@ export class TokengateApi extends Construct {
   readonly authorizer: apigw.TokenAuthorizer;
   /** The stage's access logs (a created API only). */
   readonly accessLogs?: logs.LogGroup;
+  /** `API-Gateway-Execution-Logs_{restApiId}/{stageName}`, with the stack's retention (a created API only). */
+  readonly executionLogs?: logs.LogGroup;
   /** Every route's method, keyed `"<METHOD> <path>"`. */
   readonly methods: ReadonlyMap<string, apigw.Method>;
   /** OPTIONS methods added for CORS, keyed by path. */
@@ -167,7 +171,7 @@ export class TokengateApi extends Construct {
         description: 'tokengate: login, refresh, logout, JWKS and the routes of the app behind it',
         endpointTypes: [apigw.EndpointType.REGIONAL],
         ...((props.manageAccountCloudWatchRole ?? true)
-          ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+          ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE }
           : { cloudWatchRole: false }),
         deployOptions: {
           stageName: this.stageName,
@@ -181,6 +185,15 @@ export class TokengateApi extends Construct {
           ...(hasLogin ? { methodOptions: { [`${LOGIN_PATH}/POST`]: loginMethodOptions } } : {}),
         },
       });
+
+      // The stage's execution log group, which API Gateway would otherwise create itself, outside the stack, with
+      // no retention, surviving destroy. Created before the stage, so API Gateway finds it and writes into it.
+      this.executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+        logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${this.stageName}`,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      this.api.deploymentStage.node.addDependency(this.executionLogs);
 
       const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
       if (cloudWatchRole) {

@@ -2,6 +2,7 @@
  * Settings reach the template, and bad settings stop the synth with a message that names the key.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -57,7 +58,7 @@ describe('authorizer cache TTL', () => {
   });
 
   it('may equal the access-token lifetime but not exceed it, from context or from stack props', () => {
-    const settings = (over: Record<string, unknown>) => validateSettings({ issuer: 'https://auth.example.com', audience: 'a', ...over });
+    const settings = (over: Record<string, unknown>) => validateSettings({ issuer: 'https://auth.example.com', audience: 'a', allowExampleIdentity: true, ...over });
     assert.equal(settings({ accessTokenTtlSeconds: 300, authorizerCacheTtlSeconds: 300 }).authorizerCacheTtlSeconds, 300);
     assert.throws(() => settings({ accessTokenTtlSeconds: 300, authorizerCacheTtlSeconds: 301 }), /authorizerCacheTtlSeconds: must not exceed accessTokenTtlSeconds \(300\)/);
     // The default cache TTL (300) against a shorter token lifetime set alone.
@@ -177,23 +178,40 @@ describe('signing key rotation', () => {
     assert.deepEqual(cr?.Properties?.KeyIds, [keyArn('k2025'), keyArn('k2024')]);
   });
 
-  it('signs with the active key only, and says so in KMS_KEY_ID and signingKeys.activeKey (what a stack outputs)', () => {
+  it('lets the signer roles sign with every published key; KMS_KEY_ID and the SigningKeyArn output name the active one', () => {
+    // Which key signs is chosen by KMS_KEY_ID alone, so making another key active takes no grant away from the
+    // key running functions still use (test/infra/rotation.test.ts walks the deploys in every update order).
     const statements = statementsByRole(json);
-    const sign = [...statements.values()].flat().filter((s) => actionsOf([s]).includes('kms:Sign'));
-    assert.equal(sign.length, 2);
-    for (const s of sign) assert.deepEqual(s.Resource, keyArn('k2025'));
+    const sign = [...statements.entries()].filter(([, list]) => actionsOf(list).includes('kms:Sign'));
+    assert.deepEqual(sign.map(([role]) => role).sort(), [logicalId(stack, tokengate.functions.login.role), logicalId(stack, tokengate.functions.refresh.role)].sort());
+    for (const [role, list] of sign) {
+      const resources = list.filter((s) => actionsOf([s]).includes('kms:Sign')).flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+      assert.deepEqual(resources, [keyArn('k2024'), keyArn('k2025')], role);
+    }
     const login = json.Resources[logicalId(stack, tokengate.functions.login.fn)]?.Properties?.Environment as { Variables: Record<string, unknown> };
     assert.deepEqual(login.Variables.KMS_KEY_ID, keyArn('k2025'));
     assert.deepEqual(stack.resolve(tokengate.signingKeys.activeKey.keyArn), keyArn('k2025'));
   });
 
-  it('lets nobody sign with a published key that is not active', () => {
-    const policy = json.Resources[logicalId(stack, key(tokengate, 'k2024'))]?.Properties?.KeyPolicy as { Statement: Statement[] };
-    assert.deepEqual(policy.Statement.filter((s) => s.Effect === 'Deny'), [
-      { Sid: 'NotActiveNobodySigns', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Sign', Resource: '*' },
-    ]);
-    const active = json.Resources[logicalId(stack, key(tokengate, 'k2025'))]?.Properties?.KeyPolicy as { Statement: Statement[] };
-    assert.equal(active.Statement.find((s) => s.Effect === 'Deny')?.Sid, 'OnlyTokengateSignersMaySign');
+  it('lets every key refuse kms:Sign to anyone but the login and refresh roles, active or not', () => {
+    for (const name of ['k2024', 'k2025']) {
+      const policy = json.Resources[logicalId(stack, key(tokengate, name))]?.Properties?.KeyPolicy as { Statement: Statement[] };
+      assert.deepEqual(policy.Statement.filter((s) => s.Effect === 'Deny'), [{
+        Sid: 'OnlyTokengateSignersMaySign',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:Sign',
+        Resource: '*',
+        Condition: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': [
+              { 'Fn::GetAtt': [logicalId(stack, tokengate.functions.login.role), 'Arn'] },
+              { 'Fn::GetAtt': [logicalId(stack, tokengate.functions.refresh.role), 'Arn'] },
+            ],
+          },
+        },
+      }], name);
+    }
   });
 
   it('keeps each key\'s logical id when keys are added (no replacement on rotation)', () => {
@@ -253,14 +271,20 @@ describe('bad settings fail the synth with a clear message', () => {
     });
   }
 
-  it('accepts the values cdk.json ships with', () => {
-    const settings = validateSettings({
-      issuer: 'https://auth.tokengate.example', audience: 'tokengate-api', accessTokenTtlSeconds: 900,
-      refreshTokenTtlSeconds: 2592000, authorizerCacheTtlSeconds: 300, revocationCacheTtlSeconds: 30, corsAllowOrigins: [],
-    });
+  it('refuses the example identity cdk.json ships with, unless allowExampleIdentity (tests, offline synth)', () => {
+    const shipped = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+    const fromCdkJson = Object.fromEntries(
+      Object.entries(shipped).filter(([k]) => k.startsWith('tokengate:')).map(([k, v]) => [k.slice('tokengate:'.length), v]),
+    );
+    assert.throws(() => validateSettings(fromCdkJson), /tokengate:issuer: is an example/);
+    assert.throws(() => validateSettings({ ...fromCdkJson, issuer: 'https://auth.acme-corp.com' }), /tokengate:audience: is the placeholder/);
+    assert.doesNotThrow(() => validateSettings({ ...fromCdkJson, issuer: 'https://auth.acme-corp.com', audience: 'orders-api' }));
+
+    const settings = validateSettings({ ...fromCdkJson, allowExampleIdentity: true });
     assert.equal(settings.activeSigningKey, 'primary');
     assert.deepEqual(settings.signingKeys, ['primary']);
     assert.equal(settings.stageName, 'prod');
     assert.equal(settings.refreshCookiePath, undefined);
+    assert.equal(settings.manageAccountCloudWatchRole, true);
   });
 });

@@ -239,10 +239,10 @@ describe('DynamoDB table', () => {
 });
 
 describe('signing key and JWKS', () => {
-  it('is an ECC_NIST_P256 SIGN_VERIFY key with an alias, retained on delete', () => {
+  it('is an ECC_NIST_P256 SIGN_VERIFY key with an alias, retained on update and delete (not after a failed first create)', () => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResource('AWS::KMS::Key', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
       Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' },
     });
@@ -372,7 +372,7 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('lets only login and refresh sign, only with the active key; only the publisher reads public keys', () => {
+  it('lets only login and refresh sign, only with the stack\'s signing key; only the publisher reads public keys', () => {
     const holders = (action: string) =>
       [...statements].filter(([, list]) => actionsOf(list).includes(action)).map(([role]) => role).sort();
     assert.deepEqual(holders('kms:Sign'), [roleId('login'), roleId('refresh')].sort());

@@ -24,9 +24,19 @@ export const FEATURE_FLAGS: Readonly<Record<string, unknown>> = Object.fromEntri
     .filter(([k]) => !k.startsWith('tokengate:')),
 );
 
-/** Context every test starts from: cdk.json's feature flags, no bundling, the two required settings. */
+/**
+ * Context every test starts from: cdk.json's feature flags, no bundling, the two required settings. The test
+ * issuer is under a reserved example domain, so the explicit test switch `allowExampleIdentity` is on.
+ */
 export function baseContext(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...FEATURE_FLAGS, 'aws:cdk:bundling-stacks': [], 'tokengate:issuer': ISSUER, 'tokengate:audience': AUDIENCE, ...extra };
+  return {
+    ...FEATURE_FLAGS,
+    'aws:cdk:bundling-stacks': [],
+    'tokengate:issuer': ISSUER,
+    'tokengate:audience': AUDIENCE,
+    'tokengate:allowExampleIdentity': true,
+    ...extra,
+  };
 }
 
 /**
