@@ -13,8 +13,8 @@
  * KEEP_PACK_TEST_DIR=1 keeps the temporary directory for a look.
  */
 import { describe, test, expect, beforeAll, afterAll } from '@jest/globals';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,11 +69,44 @@ interface Ran {
   readonly stderr: string;
 }
 
+/** Every process group started here, so that afterAll can end whatever a failed or timed-out test left running. */
+const groups = new Set<ChildProcess>();
+
+/** Ends a process group this file started (bash, npx, node, …) and waits for its leader to exit. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  groups.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Runs a command in a process group of its own; rejects with its output when it fails. */
 function run(file: string, args: readonly string[], cwd: string, env = cleanEnv()): Promise<Ran> {
   return new Promise((resolvePromise, reject) => {
-    execFile(file, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${file} ${args.join(' ')} failed in ${cwd}: ${error.message}\n${stdout}\n${stderr}`));
-      else resolvePromise({ stdout, stderr });
+    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    groups.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      groups.delete(child);
+      if (code === 0) resolvePromise({ stdout, stderr });
+      else reject(new Error(`${file} ${args.join(' ')} failed (${signal ?? code}) in ${cwd}:\n${stdout}\n${stderr}`));
     });
   });
 }
@@ -83,6 +116,7 @@ const bash = (script: string, cwd: string, env?: NodeJS.ProcessEnv): Promise<Ran
 /** Starts the walk-through's `npx tokengate start` in its own process group; resolves with the URL it prints. */
 function startServer(script: string, cwd: string): { child: ChildProcess; url: Promise<string>; output: () => string } {
   const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd, env: cleanEnv({ PORT: '0', ACCESS_LOG: 'off' }), detached: true });
+  groups.add(child);
   let output = '';
   const url = new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`tokengate start did not come up in 90 s:\n${output}`)), 90_000);
@@ -105,26 +139,6 @@ function startServer(script: string, cwd: string): { child: ChildProcess; url: P
   return { child, url, output: () => output };
 }
 
-/** Stops the server's process group (bash, npx, node) and waits for bash to exit. */
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 
 describe('the packed tarball in a fresh project', () => {
@@ -144,7 +158,7 @@ describe('the packed tarball in a fresh project', () => {
   }, 5 * MINUTE);
 
   afterAll(async () => {
-    if (server) await stopServer(server.child);
+    for (const child of [...groups]) await stopGroup(child);
     if (work && !process.env.KEEP_PACK_TEST_DIR) rmSync(work, { recursive: true, force: true });
   });
 
@@ -171,11 +185,14 @@ describe('the packed tarball in a fresh project', () => {
   }
 
   let next = 0;
+  /** How far the walk-through got: each test needs the one before it (they share the project). */
+  let stage = 0;
   const isStart = (b: Block): boolean => b.file === undefined && /^npx tokengate start\b/.test(b.body.trim());
   const isSynth = (b: Block): boolean => b.file === undefined && /\bcdk synth\b/.test(b.body);
   const isCdkFile = (b: Block): boolean => b.file !== undefined && /^cdk/.test(b.file);
 
   test('README: install the tarball, declare a route, write a handler, npx tokengate start, curl it', async () => {
+    expect(stage).toBe(0);
     expect(blocks.filter(isStart)).toHaveLength(1);
     expect(blocks.filter(isSynth)).toHaveLength(1);
     ({ next } = await runBlocks(0, isStart));
@@ -201,11 +218,12 @@ describe('the packed tarball in a fresh project', () => {
     expect(lines).toContain('403');
     const paths = lines.find((l) => l.startsWith('/auth/login'));
     expect(paths?.split(' ')).toEqual(expect.arrayContaining(['/auth/login', '/auth/refresh', '/auth/logout', '/.well-known/jwks.json', '/openapi.json', '/hello']));
-    await stopServer(server.child);
+    await stopGroup(server.child);
+    stage = 1;
   }, 6 * MINUTE);
 
   test('README: the CDK app synthesizes offline, the route behind the authorizer, every function bundled', async () => {
-    expect(project).toBeDefined();
+    expect(stage).toBe(1);
     ({ next } = await runBlocks(next, () => false));
     expect(next).toBe(blocks.length);
     const out = join(project, 'cdk.out');
@@ -239,9 +257,12 @@ describe('the packed tarball in a fresh project', () => {
     const assets = readdirSync(out).filter((d) => d.startsWith('asset.'));
     const bundled = assets.filter((d) => readdirSync(join(out, d)).some((f) => /^index\.m?js$/.test(f)));
     expect(bundled.length).toBeGreaterThanOrEqual(functions.length);
+    stage = 2;
   }, 5 * MINUTE);
 
+  // These two need only the installed project (the first test's install step).
   test('plain Node ESM imports every entry point; internals stay private', async () => {
+    expect(project).toBeDefined();
     writeFileSync(
       join(project, 'check.mjs'),
       `const client = await import('tokengate/client');
@@ -281,6 +302,7 @@ console.log(JSON.stringify({
   }, MINUTE);
 
   test('TypeScript type-checks the walk-through files and every entry point against the shipped declarations', async () => {
+    expect(project).toBeDefined();
     writeFileSync(
       join(project, 'consumer.ts'),
       `import type { APIGatewayProxyEvent } from 'aws-lambda';
