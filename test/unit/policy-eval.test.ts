@@ -158,12 +158,17 @@ describe('policy evaluation', () => {
     });
   }
 
-  test('re-evaluating a compiled policy is cheap', () => {
+  // How fast re-evaluation is belongs to `npm run bench` (the gateway section), not to a timed unit test: here, that
+  // one compiled policy answers many different requests, each exactly as a fresh compilation would.
+  test('one compiled policy answers many requests, each as a fresh compilation would', () => {
     const resources = Array.from({ length: 20 }, (_, i) => `${P}GET/resource${i}/*`);
-    const policy = compilePolicy(doc({ Effect: 'Allow', Resource: resources }, { Effect: 'Allow', Resource: `${P}GET/orders` }));
-    const started = performance.now();
-    for (let i = 0; i < 100_000; i++) evaluatePolicy(policy, `${P}GET/resource19/${i}`);
-    assert.ok(performance.now() - started < 2000, 'policy re-evaluation is too slow');
+    const document = doc({ Effect: 'Allow', Resource: resources }, { Effect: 'Allow', Resource: `${P}GET/orders` });
+    const policy = compilePolicy(document);
+    for (let i = 0; i < 2_000; i++) {
+      const arn = i % 2 === 0 ? `${P}GET/resource${i % 20}/${i}` : `${P}POST/resource${i % 20}/${i}`;
+      assert.equal(evaluatePolicy(policy, arn), evaluatePolicy(compilePolicy(document), arn), arn);
+      assert.equal(evaluatePolicy(policy, arn), i % 2 === 0 ? 'allow' : evaluatePolicy(policy, `${P}DELETE/x`), arn);
+    }
     assert.equal(evaluatePolicy(policy, `${P}GET/orders`), 'allow');
   });
 });

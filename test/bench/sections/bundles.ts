@@ -1,9 +1,15 @@
 /**
- * Section 2: every Lambda bundled as the CDK stack bundles it (lib/bundling.ts, which the stack uses), its size,
- * and its cold start in fresh `node` processes: module init (the `import` of the bundle) and the first
- * invocation (for the authorizer: including its first revocation lookup against the embedded store). The anchor
- * (aws-jwt-verify + @aws-sdk/client-dynamodb GetItem, test/bench/anchor/handler.ts) is built and run the same way
- * in the same run. Processes of all functions alternate, so machine noise spreads evenly.
+ * Section 2: every Lambda bundled as the CDK stack bundles it (lib/bundling.ts, which the stack uses: the AWS SDK
+ * bundled in), its size, and its cold start in fresh `node` processes: module init (the `import` of the bundle),
+ * the first invocation (for the authorizer: including its first revocation lookup against the embedded store)
+ * and a second one. Beside the authorizer, built from the same entry and run the same way:
+ * - the anchor, `authorizer_external_sdk`: the same code with `@aws-sdk/*` external, loaded at run time from
+ *   node_modules as a function that relies on the Lambda runtime's SDK loads the runtime's copy (what most
+ *   teams ship: NodejsFunction's default for Node 18+ runtimes);
+ * - for the record, `authorizer_handwritten`: the authorizer of commit f78a304 (hand-written verifier and SigV4
+ *   client, no Powertools), taken from git history at bench time (lib/history.ts).
+ * Every round runs one process of each in a fresh random order, so machine noise spreads evenly; the authorizers
+ * get more rounds than the other functions (their ratio is a budget).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -15,18 +21,21 @@ import { build, type Metafile } from 'esbuild';
 import { LAMBDA_BUNDLE } from '../../../lib/bundling.js';
 import { newRefreshToken } from '../../../lambdas/core/refresh-token.js';
 import { onCleanup, removeDirOnCleanup, stopChild } from '../lib/cleanup.js';
-import { median, spread } from '../lib/stats.js';
+import { handwrittenTree } from '../lib/history.js';
+import { median, rng, shuffle, spread } from '../lib/stats.js';
 import { AUDIENCE, ISSUER, LOGIN_USER, METHOD_ARN, TABLE, type World } from '../lib/world.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const FUNCTIONS = ['authorizer', 'login', 'refresh', 'logout', 'jwks', 'orders'] as const;
-/** Other authorizers, built and run the same way: the anchor; ours with other DynamoDB clients, with Powertools. */
-export const VARIANTS = ['anchor', 'authorizer-sdk', 'authorizer-powertools', 'authorizer-aws4', 'authorizer-aws-lite'] as const;
-export type FunctionId = (typeof FUNCTIONS)[number] | (typeof VARIANTS)[number];
-const AUTHORIZERS: readonly FunctionId[] = ['authorizer', ...VARIANTS];
+/** The authorizer built other ways: the anchor (runtime's SDK) and, for the record, the old hand-written path. */
+export const AUTHORIZER_VARIANTS = ['authorizer_external_sdk', 'authorizer_handwritten'] as const;
+export type FunctionId = (typeof FUNCTIONS)[number] | (typeof AUTHORIZER_VARIANTS)[number];
+const AUTHORIZERS: readonly FunctionId[] = ['authorizer', ...AUTHORIZER_VARIANTS];
 
 export interface StackBundling {
   target: string;
+  /** The stack's externals: none, the SDK is bundled. */
+  external: string[];
   banner: string | undefined;
   nodeOptions: string;
   source: string;
@@ -44,37 +53,51 @@ export function stackBundling(): StackBundling {
     // not there: the default below is what it set when this was written
   }
   const nodeOptions = /NODE_OPTIONS\]:\s*'([^']*)'/.exec(construct)?.[1] ?? '--enable-source-maps';
-  return { target: LAMBDA_BUNDLE.target, banner: LAMBDA_BUNDLE.banner, nodeOptions, source: 'lib/bundling.ts' };
+  return { target: LAMBDA_BUNDLE.target, external: [...LAMBDA_BUNDLE.external], banner: LAMBDA_BUNDLE.banner, nodeOptions, source: 'lib/bundling.ts' };
 }
 
 export interface BundleResult {
   id: FunctionId;
+  /** How it was built: the stack's settings, the same with `@aws-sdk/*` external, or the old tree's entry. */
+  build: 'stack' | 'external-sdk' | `history ${string}`;
   bytes: number;
   gzipBytes: number;
   mapBytes: number;
   initMs: number;
   initSpread: number;
   firstMs: number;
+  /** init + first invocation: the cold start a request waits for. */
   coldMs: number;
   coldSpread: number;
+  secondMs: number;
   /** Wall time of the whole process (spawn → exit) minus that of `node -e 0`. */
   wallMinusNodeMs: number;
   outcome: string;
+  secondOutcome: string;
+  processes: number;
   inputs: [string, number][];
 }
 
 export interface BundleResults {
   bundling: StackBundling;
+  /** Processes per function (the authorizers: `authorizerProcesses`). */
   processes: number;
+  authorizerProcesses: number;
   nodeBaselineMs: number;
   results: BundleResult[];
+  /** Median over rounds of (authorizer cold ÷ anchor cold) of the same round, and the ratio of the medians. */
+  coldVsAnchor: { paired: number; ofMedians: number };
+  /** The old hand-written path: measured from git history, or why not (then docs/BENCHMARKS.md's record). */
+  handwritten: { measured: true; commit: string } | { measured: false; reason: string };
 }
 
 interface Run {
   initMs: number;
   firstMs: number;
+  secondMs: number;
   wallMs: number;
   outcome: string;
+  secondOutcome: string;
 }
 
 function runProcess(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ stdout: string; wallMs: number }> {
@@ -112,29 +135,25 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
   const bundling = stackBundling();
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-bundles-'));
   removeDirOnCleanup(dir);
-  // Externals (@aws-sdk/*) resolve as on Lambda, where the runtime provides them: here from our node_modules.
+  // The anchor's @aws-sdk/* imports resolve at run time, as from the Lambda runtime's copy: here from our node_modules.
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
 
-  // BENCH_ALT_DIR: a directory whose node_modules hold `aws4`, `@aws-lite/client` and `@aws-lite/dynamodb`
-  // (not dependencies of the project): then the authorizer is also measured with those (docs/BENCHMARKS.md).
-  const altDir = process.env.BENCH_ALT_DIR;
-  const entries: Partial<Record<FunctionId, string>> = {
-    authorizer: join(ROOT, 'lambdas/authorizer/handler.ts'),
-    login: join(ROOT, 'lambdas/login/handler.ts'),
-    refresh: join(ROOT, 'lambdas/refresh/handler.ts'),
-    logout: join(ROOT, 'lambdas/logout/handler.ts'),
-    jwks: join(ROOT, 'lambdas/jwks/handler.ts'),
-    orders: join(ROOT, 'lambdas/orders/handler.ts'),
-    anchor: join(ROOT, 'test/bench/anchor/handler.ts'),
-    'authorizer-sdk': join(ROOT, 'test/bench/variants/authorizer-sdk.ts'),
-    'authorizer-powertools': join(ROOT, 'test/bench/variants/authorizer-powertools.ts'),
-    ...(altDir
-      ? {
-          'authorizer-aws4': join(ROOT, 'test/bench/variants/authorizer-aws4.mjs'),
-          'authorizer-aws-lite': join(ROOT, 'test/bench/variants/authorizer-aws-lite.mjs'),
-        }
-      : {}),
-  };
+  const old = handwrittenTree();
+  const entries: Partial<Record<FunctionId, { entry: string; external: string[]; build: BundleResult['build'] }>> = {};
+  const stack = (entry: string) => ({ entry: join(ROOT, entry), external: [...LAMBDA_BUNDLE.external], build: 'stack' as const });
+  entries.authorizer = stack('lambdas/authorizer/handler.ts');
+  entries.authorizer_external_sdk = { entry: join(ROOT, 'lambdas/authorizer/handler.ts'), external: ['@aws-sdk/*'], build: 'external-sdk' };
+  if (old.ok) {
+    // Bundled as then: today's settings with @aws-sdk/* external (it imports no SDK anyway).
+    entries.authorizer_handwritten = { entry: join(old.dir, 'lambdas/authorizer/handler.ts'), external: ['@aws-sdk/*'], build: `history ${old.commit.slice(0, 7)}` };
+  } else {
+    opts.log(`  old hand-written authorizer not measured: ${old.reason}`);
+  }
+  entries.login = stack('lambdas/login/handler.ts');
+  entries.refresh = stack('lambdas/refresh/handler.ts');
+  entries.logout = stack('lambdas/logout/handler.ts');
+  entries.jwks = stack('lambdas/jwks/handler.ts');
+  entries.orders = stack('lambdas/orders/handler.ts');
   const ids = Object.keys(entries) as FunctionId[];
   const built = new Map<FunctionId, { file: string; bytes: number; gzipBytes: number; mapBytes: number; inputs: [string, number][] }>();
   for (const id of ids) {
@@ -142,8 +161,7 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
     mkdirSync(outDir);
     const outfile = join(outDir, 'index.mjs');
     const result = await build({
-      entryPoints: [entries[id]!],
-      ...(altDir ? { nodePaths: [join(altDir, 'node_modules')] } : {}),
+      entryPoints: [entries[id]!.entry],
       bundle: true,
       platform: LAMBDA_BUNDLE.platform,
       format: LAMBDA_BUNDLE.format,
@@ -152,7 +170,7 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
       keepNames: LAMBDA_BUNDLE.keepNames,
       sourcemap: LAMBDA_BUNDLE.sourcemap,
       sourcesContent: false, // as the construct sets it
-      external: [...LAMBDA_BUNDLE.external],
+      external: entries[id]!.external,
       mainFields: [...LAMBDA_BUNDLE.mainFields],
       banner: { js: LAMBDA_BUNDLE.banner },
       tsconfig: join(ROOT, 'tsconfig.json'),
@@ -211,7 +229,7 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
     jwks: proxy('GET', '/.well-known/jwks.json'),
     orders: (() => {
       const e = proxy('GET', '/orders') as { requestContext: Record<string, unknown> };
-      e.requestContext.authorizer = { principalId: session!.sub, sub: session!.sub, scope: 'orders:read orders:write', sid: session!.sid, jti: 'j' };
+      e.requestContext.authorizer = { principalId: session!.sub, sub: session!.sub, scope: 'orders:read orders:write', sid: session!.sid, jti: 'j', exp: String(Math.floor(Date.now() / 1000) + 3600) };
       return e;
     })(),
   };
@@ -248,20 +266,23 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
   const runner = join(ROOT, 'test/bench/cold-runner.mjs');
 
   const processes = opts.quick ? 5 : 15;
+  const authorizerProcesses = opts.quick ? 11 : 25;
   const runs = new Map<FunctionId, Run[]>(ids.map((id) => [id, []]));
   const nodeBaseline: number[] = [];
-  for (let k = -1; k < processes; k++) {
+  const random = rng(11);
+  for (let k = -1; k < authorizerProcesses; k++) {
     // k = -1: one untimed pass (file-system caches, the store's first requests)
     const t = await runProcess(['-e', '0'], baseEnv);
     if (k >= 0) nodeBaseline.push(t.wallMs);
-    for (const id of ids) {
+    const round = shuffle(ids.filter((id) => AUTHORIZERS.includes(id) || k < processes), random);
+    for (const id of round) {
       const { stdout, wallMs } = await runProcess([runner, built.get(id)!.file, eventFiles.get(id)!], envOf(id));
       const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
       if (!line) throw new Error(`${id}: no result from the cold-start runner:\n${stdout.slice(-2000)}`);
-      const r = JSON.parse(line.slice('BENCH_RESULT '.length)) as { initMs: number; firstMs: number; outcome: string };
-      if (k >= 0) runs.get(id)!.push({ initMs: r.initMs, firstMs: r.firstMs, wallMs, outcome: r.outcome });
+      const r = JSON.parse(line.slice('BENCH_RESULT '.length)) as Omit<Run, 'wallMs'>;
+      if (k >= 0) runs.get(id)!.push({ ...r, wallMs });
     }
-    if (k >= 0) opts.log(`  cold starts: ${k + 1}/${processes} processes of each function`);
+    if (k >= 0 && (k + 1) % 5 === 0) opts.log(`  cold starts: round ${k + 1}/${authorizerProcesses}`);
   }
 
   const nodeBaselineMs = median(nodeBaseline);
@@ -269,9 +290,10 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
     const r = runs.get(id)!;
     const b = built.get(id)!;
     const cold = r.map((x) => x.initMs + x.firstMs);
-    const outcomes = [...new Set(r.map((x) => x.outcome))];
+    const outcomes = (f: (x: Run) => string) => [...new Set(r.map(f))].join(' | ');
     return {
       id,
+      build: entries[id]!.build,
       bytes: b.bytes,
       gzipBytes: b.gzipBytes,
       mapBytes: b.mapBytes,
@@ -280,10 +302,22 @@ export async function benchBundles(world: World, opts: { quick: boolean; log: (s
       firstMs: median(r.map((x) => x.firstMs)),
       coldMs: median(cold),
       coldSpread: spread(cold),
+      secondMs: median(r.map((x) => x.secondMs)),
       wallMinusNodeMs: median(r.map((x) => x.wallMs)) - nodeBaselineMs,
-      outcome: outcomes.join(' | '),
+      outcome: outcomes((x) => x.outcome),
+      secondOutcome: outcomes((x) => x.secondOutcome),
+      processes: r.length,
       inputs: b.inputs,
     };
   });
-  return { bundling, processes, nodeBaselineMs, results };
+  // Paired in time: the authorizer's and the anchor's processes of one round ran next to each other.
+  const ours = runs.get('authorizer')!;
+  const anchor = runs.get('authorizer_external_sdk')!;
+  const coldOf = (x: Run) => x.initMs + x.firstMs;
+  const coldVsAnchor = {
+    paired: median(ours.map((x, i) => coldOf(x) / coldOf(anchor[i]!))),
+    ofMedians: median(ours.map(coldOf)) / median(anchor.map(coldOf)),
+  };
+  const handwritten = old.ok ? { measured: true as const, commit: old.commit } : { measured: false as const, reason: old.reason };
+  return { bundling, processes, authorizerProcesses, nodeBaselineMs, results, coldVsAnchor, handwritten };
 }

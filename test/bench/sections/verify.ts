@@ -1,8 +1,10 @@
 /**
  * Section 1: the warm path, in one process, interleaved. (a) raw crypto.verify of the token, (b) aws-jwt-verify
  * alone, (c) our verifier (aws-jwt-verify + the RFC 9068 profile and canonical-spelling check), (d) the authorizer
- * Lambda entry itself (lambdas/authorizer/handler.ts) with a TOKEN event: revocation-cache hit, and miss against
- * the embedded store. Tokens come from a pool of distinct valid tokens (there is no verified-token cache at all).
+ * Lambda entry itself (lambdas/authorizer/handler.ts, Powertools and all) with a TOKEN event and a Lambda context:
+ * revocation-cache hit, and miss against the embedded store; (d') beside it, the same authorizer composed without
+ * Powertools (lib/authorizer.ts), which shows what the per-invocation instrumentation costs. Tokens come from a
+ * pool of distinct valid tokens (there is no verified-token cache at all).
  *
  * Each round is a series of mini-rounds; a mini-round runs one block of every variant back to back (in a
  * random order). Reported: ops/s (median of rounds, and its spread), p50/p99 of all calls, and, paired with raw's
@@ -10,16 +12,18 @@
  * (shared) machine hits a few blocks, and the median of the pairs leaves it out.
  */
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
-import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { openSync, closeSync, writeSync } from 'node:fs';
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import { JwtVerifier } from 'aws-jwt-verify';
 import type { Jwk } from 'aws-jwt-verify/jwk';
 import { AccessTokenVerifier } from '../../../lambdas/core/access-token.js';
 import { systemClock } from '../../../lambdas/core/clock.js';
+import { composeBenchAuthorizer, sessionSourceFor } from '../lib/authorizer.js';
 import { checkCorpus } from '../lib/corpus.js';
 import { median, quantile, rng, shuffle, sortedCopy, spread } from '../lib/stats.js';
 import { AUDIENCE, ISSUER, METHOD_ARN, TABLE, type World } from '../lib/world.js';
 
-type Handler = (e: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+type Handler = (e: APIGatewayTokenAuthorizerEvent, context?: Context) => Promise<APIGatewayAuthorizerResult>;
 
 export interface VariantResult {
   id: string;
@@ -44,7 +48,7 @@ export interface VerifyResults {
   sessions: number;
   tokenBytes: number;
   /** Corpus tokens checked for their expected verdict before timing. */
-  crosscheckCases: number;
+  corpusCases: number;
   variants: VariantResult[];
   handlerEnv: Record<string, string>;
 }
@@ -114,22 +118,51 @@ export async function benchVerify(world: World, opts: { quick: boolean; log: (s:
     AWS_SECRET_ACCESS_KEY: 'bench',
     POWERTOOLS_METRICS_NAMESPACE: 'tokengate-bench',
   };
-  // The EMF line the entry writes once a minute would land in the middle of the table: drop it while timing.
+  // The entry publishes its metrics (one EMF line through Powertools) at the end of every invocation. They
+  // must not land in the table, but their cost must stay in the figures: each is written, synchronously as
+  // Lambda's log capture takes it, to /dev/null.
   const write = process.stdout.write.bind(process.stdout);
+  const sink = openSync('/dev/null', 'w');
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
-    typeof chunk === 'string' && chunk.startsWith('{"_aws"') ? true : (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
+    typeof chunk === 'string' && chunk.startsWith('{"_aws"')
+      ? (writeSync(sink, chunk), true)
+      : (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
+  // A Lambda context as the runtime passes one: Powertools puts it into the logger on every invocation.
+  const context: Context = {
+    awsRequestId: 'bench-request',
+    functionName: 'tokengate-authorizer',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:tokengate-authorizer',
+    memoryLimitInMB: '256',
+    logGroupName: '/aws/lambda/tokengate-authorizer',
+    logStreamName: 'bench',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 3000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
   const hit = await importHandler({ ...handlerEnv, REVOCATION_CACHE_TTL_SECONDS: '3600' }, 'hit');
   const miss = await importHandler({ ...handlerEnv, REVOCATION_CACHE_TTL_SECONDS: '0' }, 'miss');
-  // Warm the hit instance's revocation cache: one lookup per session, then only hits.
-  for (let i = 0; i < SESSIONS; i++) await hit(events[i]!);
+  // The same authorizer without Powertools (composed like handler.ts, counters into nothing): what the
+  // per-invocation instrumentation and metrics flush cost, beside the entry as deployed.
+  const plainEnv = { ...handlerEnv, REVOCATION_CACHE_TTL_SECONDS: '3600' };
+  const plainStore = sessionSourceFor(plainEnv);
+  const plain = composeBenchAuthorizer(plainEnv, plainStore.source).handler;
+  // Warm the hit instances' revocation caches: one lookup per session, then only hits.
+  for (let i = 0; i < SESSIONS; i++) {
+    await hit(events[i]!, context);
+    await plain(events[i]!);
+  }
   for (const t of tokens.slice(0, 8)) if (!raw(t) || !ajv.verifySync(t) || !ours.verify(t)) throw new Error('setup: a token does not verify');
 
   const all: Variant[] = [
     { id: 'raw', label: '(a) raw crypto.verify (split + verify)', block: 0, sync: (i) => raw(tokens[i]!) },
     { id: 'ajv', label: '(b) aws-jwt-verify verifySync', block: 0, sync: (i) => ajv.verifySync(tokens[i]!) },
     { id: 'ours', label: '(c) our AccessTokenVerifier.verify (aws-jwt-verify + profile)', block: 0, sync: (i) => ours.verify(tokens[i]!) },
-    { id: 'handler-hit', label: '(d) authorizer handler, revocation-cache hit', block: 0, async: (i) => hit(events[i]!) },
-    { id: 'handler-miss', label: '(d) authorizer handler, miss (embedded store)', block: 8, async: (i) => miss(events[i]!) },
+    { id: 'composed-hit', label: "(d') same authorizer without Powertools, cache hit", block: 0, async: (i) => plain(events[i]!) },
+    { id: 'handler-hit', label: '(d) authorizer handler (Lambda entry), revocation-cache hit', block: 0, async: (i) => hit(events[i]!, context) },
+    { id: 'handler-miss', label: '(d) authorizer handler (Lambda entry), miss (embedded store)', block: 8, async: (i) => miss(events[i]!, context) },
   ];
   // BENCH_VARIANTS=raw,ours,… times only those (for profiling one path); raw always runs: ratios need it.
   const only = process.env.BENCH_VARIANTS?.split(',');
@@ -146,12 +179,14 @@ export async function benchVerify(world: World, opts: { quick: boolean; log: (s:
     if (cold.length > 1) results.push((await measure(cold, POOL, rounds, opts.quick ? 4 : 6, 8)).find((r) => r.id === 'handler-miss')!);
   } finally {
     process.stdout.write = write;
+    closeSync(sink);
+    plainStore.client.destroy();
   }
   return {
     tokens: POOL,
     sessions: SESSIONS,
     tokenBytes: Math.round(tokens.reduce((n, t) => n + t.length, 0) / POOL),
-    crosscheckCases: check.cases,
+    corpusCases: check.cases,
     variants: results,
     handlerEnv,
   };
