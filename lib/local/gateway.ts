@@ -26,6 +26,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { systemClock, type Clock } from '../../lambdas/core/clock.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 import { BEARER_VALIDATION_REGEX } from '../bearer-format.js';
+import { buildOpenApi } from '../openapi.js';
 import type { FunctionName, Route } from '../routes.js';
 import { AccessLog, accessLine } from './access-log.js';
 import { GatewayErrors, sendGatewayError, type GatewayError } from './gateway-responses.js';
@@ -93,11 +94,12 @@ export interface LocalGatewayOptions {
    */
   onFunctionError?: (error: unknown, functionName: string) => void;
   /**
-   * A document served as `GET /openapi.json` (public, no authorizer; lib/openapi.ts builds it from the route
-   * declaration), as the deployed API serves it. Serialized once, here. @default not served (403 Missing
-   * Authentication Token, like any undeclared path)
+   * `GET /openapi.json` (public, no authorizer), as the deployed API serves it: by default the OpenAPI 3.1 document
+   * lib/openapi.ts builds from `routes`; or a document of your own (a title, the services' descriptions); or
+   * `false` for none (the path then answers as any undeclared one: 403 Missing Authentication Token).
+   * Serialized once, here. @default true
    */
-  openapi?: object;
+  openapi?: object | boolean;
 }
 
 export interface LocalGateway {
@@ -219,7 +221,8 @@ class LocalRestGateway implements LocalGateway {
     const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (!Number.isFinite(maxBody) || maxBody < 0) throw new ConfigError('maxBodyBytes must be 0 or more');
     this.limits = serverLimits(opts);
-    this.openapi = opts.openapi === undefined ? undefined : Buffer.from(JSON.stringify(opts.openapi));
+    const openapi = opts.openapi ?? true;
+    this.openapi = openapi === false ? undefined : Buffer.from(JSON.stringify(openapi === true ? buildOpenApi({ routes: opts.routes }) : openapi));
     for (const route of opts.routes) {
       if (typeof opts.handlers[route.handler] !== 'function') {
         throw new ConfigError(`no handler for function "${route.handler}" (${route.method} ${route.path})`);

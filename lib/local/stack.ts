@@ -25,7 +25,6 @@ import { createRefreshHandler } from '../../lambdas/refresh/app.js';
 import { createObservability, instrument } from '../../lambdas/observability.js';
 import { authServiceFromEnv, hasherFromEnv, tableFromEnv, verifierFromEnv } from '../../lambdas/wiring.js';
 import { createLocalGateway } from './gateway.js';
-import { buildOpenApi } from '../openapi.js';
 import { startEmbeddedDynamo } from './dynamo-server.js';
 
 export const LOCAL_TABLE = 'tokengate-local';
@@ -128,7 +127,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       handlers: { login: late('login'), refresh: late('refresh'), logout: late('logout'), jwks: late('jwks'), orders: late('orders') },
       authorizer: (e, c) => authorizer(e, c),
       authorizerCacheTtlSeconds: cacheTtl,
-      openapi: buildOpenApi({ routes }, { title: 'tokengate (local)' }),
       clock,
       ...(opts.log ? { log: opts.log } : {}),
       ...(opts.onFunctionError ? { onFunctionError: opts.onFunctionError } : {}),
