@@ -26,3 +26,35 @@ export const LAMBDA_BUNDLE = {
    */
   external: [] as string[],
 } as const;
+
+/** One protected route as the authorizer's policy builder needs it: nothing else reaches its bundle. */
+export interface AuthorizerRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly permission: string;
+}
+
+/**
+ * The expression the authorizer's entry (lambdas/authorizer/handler.ts) reads its route table from. esbuild's
+ * `define` replaces it with a string literal at bundle time, so the table is part of the code, not of the
+ * environment: Lambda allows 4 KB of environment in total, and 200 routes are about 12 KB of JSON. A bundle
+ * built without the define reads the variable at run time instead (tsx, tests); with neither it refuses to start.
+ */
+export const AUTHORIZER_ROUTES_DEFINE = 'process.env.TOKENGATE_ROUTES';
+
+/** The protected routes of `routes` (method, path, permission), in order. */
+export function authorizerRoutes(routes: readonly { method: string; path: string; permission: string | null }[]): AuthorizerRoute[] {
+  return routes
+    .filter((r): r is typeof r & { permission: string } => r.permission !== null)
+    .map((r) => ({ method: r.method, path: r.path, permission: r.permission }));
+}
+
+/**
+ * esbuild `define` entries that compile `routes` into the authorizer bundle. The value is a JavaScript string
+ * literal (JSON of JSON), which is what esbuild's define takes; aws-cdk-lib's NodejsFunction passes it to esbuild
+ * as one `--define:KEY=VALUE` argument (spawned without a shell locally, shell-escaped in Docker), so quotes and
+ * spaces arrive intact.
+ */
+export function authorizerRoutesDefine(routes: readonly { method: string; path: string; permission: string | null }[]): Record<string, string> {
+  return { [AUTHORIZER_ROUTES_DEFINE]: JSON.stringify(JSON.stringify(authorizerRoutes(routes))) };
+}

@@ -37,6 +37,18 @@ export interface Route<H extends string = string> {
   readonly responses?: Readonly<Record<string, RouteResponse>>;
 }
 
+/**
+ * A DynamoDB table a service owns. Both key attributes are strings. The CDK side creates the table, grants the
+ * service read/write on it and passes its name in the environment variable the table is declared under;
+ * `npm start` creates it in the embedded store (named `<service>.<ENV_NAME>`) and does the same.
+ */
+export interface TableDeclaration {
+  /** The partition key attribute (type S). */
+  readonly partitionKey: string;
+  /** The sort key attribute (type S), if any. */
+  readonly sortKey?: string;
+}
+
 export interface ServiceDeclaration {
   /** The module of the service's Lambda handler, relative to the file that declares the app. */
   readonly entry: string;
@@ -44,6 +56,18 @@ export interface ServiceDeclaration {
   readonly exportName?: string;
   /** One line for humans (also the Lambda description). */
   readonly description?: string;
+  /**
+   * The service's own DynamoDB tables, by the environment variable that carries the table's name to the
+   * service, e.g. `{ ORDERS_TABLE: { partitionKey: 'owner', sortKey: 'id' } }`.
+   */
+  readonly tables?: Readonly<Record<string, TableDeclaration>>;
+  /**
+   * `npm start` only, never deployed: a module (relative to the declaring file) whose default export
+   * `(env: Readonly<Record<string, string>>) => Promise<void>` writes demo data into the service's tables. It
+   * runs once, right after the local runner created them in a fresh data dir, with the service's environment
+   * (table names, `AWS_ENDPOINT_URL_DYNAMODB` of the embedded store, `AWS_REGION`).
+   */
+  readonly localSeed?: string;
 }
 
 export interface AppDeclaration<H extends string = string> {
@@ -71,6 +95,10 @@ const RESERVED = [/^\/auth(\/|$)/, /^\/\.well-known(\/|$)/, /^\/openapi\.json$/]
 const PATH = /^\/(?:[A-Za-z0-9._~-]+|\{[A-Za-z0-9_]+\})(?:\/(?:[A-Za-z0-9._~-]+|\{[A-Za-z0-9_]+\}))*$/;
 const PERMISSION = /^[a-z0-9][a-z0-9_.-]{0,63}:(\*|[a-z0-9][a-z0-9_.-]{0,63})$/;
 const SERVICE_NAME = /^[a-z][a-zA-Z0-9-]{0,39}$/;
+/** tokengate's own function names: a service may not take one. */
+const RESERVED_SERVICE_NAMES: readonly string[] = ['login', 'refresh', 'logout', 'jwks', 'authorizer', 'openapi'];
+const ENV_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
 
 /** A declaration that cannot work: raised at synth, at `npm start` and in tests, never at request time. */
 export class RouteDeclarationError extends Error {
@@ -85,8 +113,18 @@ export function defineApp<H extends string>(app: AppDeclaration<H>): AppDeclarat
   const services = Object.keys(app.services) as H[];
   for (const name of services) {
     if (!SERVICE_NAME.test(name)) throw new RouteDeclarationError(`service name "${name}": use letters, digits and dashes, starting with a lowercase letter`);
-    const entry = app.services[name].entry;
-    if (typeof entry !== 'string' || entry === '') throw new RouteDeclarationError(`service "${name}" needs an entry (its handler module)`);
+    if (RESERVED_SERVICE_NAMES.includes(name)) throw new RouteDeclarationError(`service name "${name}" is one of tokengate's own functions`);
+    const service = app.services[name];
+    if (typeof service.entry !== 'string' || service.entry === '') throw new RouteDeclarationError(`service "${name}" needs an entry (its handler module)`);
+    for (const [envName, table] of Object.entries(service.tables ?? {})) {
+      if (!ENV_NAME.test(envName)) throw new RouteDeclarationError(`service "${name}": table "${envName}" must be named by an environment variable (A-Z, 0-9, _)`);
+      if (!ATTRIBUTE_NAME.test(table.partitionKey ?? '') || (table.sortKey !== undefined && !ATTRIBUTE_NAME.test(table.sortKey))) {
+        throw new RouteDeclarationError(`service "${name}": table ${envName} needs a partitionKey (and optionally a sortKey) attribute name`);
+      }
+    }
+    if (service.localSeed !== undefined && (typeof service.localSeed !== 'string' || service.localSeed === '')) {
+      throw new RouteDeclarationError(`service "${name}": localSeed must name a module`);
+    }
   }
   const seen = new Set<string>();
   const used = new Set<string>();

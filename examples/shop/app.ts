@@ -1,6 +1,6 @@
 /**
  * The sample app's declaration — written exactly as a team writes its own: two services behind tokengate, each
- * route with the permission it needs. The CDK app (bin/app.ts), `npm start`, the authorizer's policy and the
+ * route with the permission it needs, each service with its own table. The CDK app (bin/app.ts), `npm start`, the authorizer's policy and the
  * OpenAPI document all read this one table.
  */
 import { defineApp } from '../../lib/routes.js';
@@ -18,8 +18,19 @@ const order = {
 
 export default defineApp({
   services: {
-    orders: { entry: './orders/handler.ts', description: 'Sample orders service: each caller their own orders' },
-    inventory: { entry: './inventory/handler.ts', description: 'Sample inventory service: stock and reservations' },
+    orders: {
+      entry: './orders/handler.ts',
+      description: 'Sample orders service: each caller their own orders',
+      // Its own table; the service reads its name from ORDERS_TABLE.
+      tables: { ORDERS_TABLE: { partitionKey: 'owner', sortKey: 'id' } },
+    },
+    inventory: {
+      entry: './inventory/handler.ts',
+      description: 'Sample inventory service: stock and reservations',
+      tables: { INVENTORY_TABLE: { partitionKey: 'sku' } },
+      // `npm start` only: the demo stock (tea 100, coffee 5) in a fresh data dir.
+      localSeed: './inventory/seed.ts',
+    },
   },
   routes: [
     {
@@ -61,7 +72,13 @@ export default defineApp({
     {
       method: 'POST', path: '/inventory/{sku}/reservations', permission: 'inventory:reserve', handler: 'inventory',
       summary: 'Reserve stock',
-      requestBody: { type: 'object', required: ['quantity'], properties: { quantity: { type: 'integer', minimum: 1, maximum: 1000 } } },
+      requestBody: {
+        type: 'object', required: ['quantity'],
+        properties: {
+          quantity: { type: 'integer', minimum: 1, maximum: 1000 },
+          reference: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$', description: 'Your id for this reservation: a retry with the same reference returns the first reservation' },
+        },
+      },
       responses: { '201': { description: 'The reservation' }, '404': { description: 'Unknown sku' }, '409': { description: 'Not enough stock' } },
     },
   ],

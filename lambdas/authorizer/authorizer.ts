@@ -49,7 +49,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       // The scope string goes to the policy builder as is: it is parsed only when no policy for it is cached.
       // The context is this token's (only the policy document is shared per scope). `exp` travels as API Gateway
       // passes every value anyway, a string: a cached Allow outlives the token by up to the cache TTL, and
-      // services refuse a caller whose token has expired (lambdas/http/caller.ts).
+      // services refuse a caller whose token has expired (service/caller.ts).
       const result = deps.policy.build(event.methodArn, claims.sub, claims.scope, {
         sub: claims.sub,
         scope: claims.scope,

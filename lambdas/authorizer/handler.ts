@@ -1,6 +1,8 @@
 /**
  * Lambda entry for the TOKEN authorizer. Everything is built at init: the key set (from JWKS_JSON, no
- * network), the policy table, the revocation cache, the DynamoDB client; a request costs one signature check,
+ * network), the policy table (from the route table compiled into this bundle: `process.env.TOKENGATE_ROUTES` is
+ * replaced by esbuild's define at bundle time, lib/bundling.ts, so it costs nothing of Lambda's 4 KB
+ * environment), the revocation cache, the DynamoDB client; a request costs one signature check,
  * a Map lookup and at most one store round trip per session per cache window.
  *
  * The session lookup goes through @aws-sdk/client-dynamodb with a total deadline (STORE_DEADLINE_MS, 2 s by
@@ -10,8 +12,10 @@
  */
 import { sessionStatusFromEnv } from '../adapters/dynamo/session-status.js';
 import { createObservability } from '../observability.js';
-import { composeAuthorizer } from './compose.js';
+import { composeAuthorizer, routeTableFromBundle } from './compose.js';
 
 const obs = createObservability('authorizer');
+// Spelled out in full: esbuild's define matches this exact expression.
+const routes = routeTableFromBundle(process.env.TOKENGATE_ROUTES);
 
-export const handler = composeAuthorizer(process.env, { source: sessionStatusFromEnv(process.env), obs }).handler;
+export const handler = composeAuthorizer(process.env, { routes, source: sessionStatusFromEnv(process.env), obs }).handler;

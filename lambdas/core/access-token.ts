@@ -13,44 +13,27 @@
  *
  * Every refusal is an InvalidTokenError with a stable reason (TokenRejection): aws-jwt-verify's error classes
  * are mapped in `rejectionOf`, the corpus test (test/unit/verify-corpus.test.ts) pins the reason per token.
+ * The profile itself (customJwtCheck, spelling, reasons) lives in access-token-profile.ts, shared with the
+ * service library's verifier (service/verifier.ts), which fetches the same keys from the JWKS URL instead.
  */
 import { randomUUID } from 'node:crypto';
 import { JwtVerifier } from 'aws-jwt-verify/jwt-verifier';
-import {
-  JwtExpiredError,
-  JwtInvalidAudienceError,
-  JwtInvalidIssuerError,
-  JwtInvalidSignatureAlgorithmError,
-  JwtInvalidSignatureError,
-  JwtNotBeforeError,
-  JwtWithoutValidKidError,
-  KidNotFoundInJwksError,
-} from 'aws-jwt-verify/error';
 import type { Jwk } from 'aws-jwt-verify/jwk';
-import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
+import {
+  ACCESS_TOKEN_TYP,
+  type AccessTokenClaims,
+  assertTokenShape,
+  MAX_ACCESS_TOKEN_LENGTH,
+  profileCheck,
+  rejectionOf,
+} from './access-token-profile.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Env, jwksSetting, tokenConfig } from './config.js';
-import { InvalidRequestError, InvalidTokenError, TokenTooLargeError, type TokenRejection } from './errors.js';
+import { InvalidRequestError, InvalidTokenError, TokenTooLargeError } from './errors.js';
 import type { Jwks, Signer } from './ports.js';
-import { isCanonicalCompactJws } from './token-format.js';
 
-export const ACCESS_TOKEN_TYP = 'at+jwt';
-
-/** The longest access token a verifier accepts (and so the longest the issuer may sign). */
-export const MAX_ACCESS_TOKEN_LENGTH = 8192;
-
-export interface AccessTokenClaims {
-  iss: string;
-  sub: string;
-  aud: string;
-  exp: number;
-  iat: number;
-  jti: string;
-  /** Space-separated permissions. */
-  scope: string;
-  /** The session this token belongs to: revoking the session revokes the token. */
-  sid: string;
-}
+// The profile is shared with the service library's verifier (service/verifier.ts); these stay importable here.
+export { ACCESS_TOKEN_TYP, MAX_ACCESS_TOKEN_LENGTH, type AccessTokenClaims } from './access-token-profile.js';
 
 export interface IssuedAccessToken {
   token: string;
@@ -159,29 +142,6 @@ export interface VerifierOptions {
   maxTokenLength?: number;
 }
 
-/** RFC 9068 §4: `typ` is `at+jwt` (media types compare case-insensitively; `application/` may be present). */
-const isAccessTokenTyp = (typ: unknown): boolean => typeof typ === 'string' && /^(application\/)?at\+jwt$/i.test(typ);
-
-const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-
-/**
- * aws-jwt-verify's error classes → our stable reasons. Anything else (JwtParseError, a JWK that does not import,
- * a signature node:crypto cannot even read) is `malformed`: refused, never a 500.
- */
-function rejectionOf(err: unknown): TokenRejection {
-  if (err instanceof InvalidTokenError) return err.reason;
-  if (err instanceof KidNotFoundInJwksError) return 'unknown_kid';
-  if (err instanceof JwtWithoutValidKidError) return 'bad_header';
-  if (err instanceof JwtInvalidSignatureAlgorithmError) return 'bad_header';
-  if (err instanceof JwtInvalidSignatureError) return 'bad_signature';
-  if (err instanceof JwtExpiredError) return 'expired';
-  if (err instanceof JwtNotBeforeError) return 'not_yet_valid';
-  if (err instanceof JwtInvalidIssuerError) return 'bad_issuer';
-  if (err instanceof JwtInvalidAudienceError) return 'bad_audience';
-  return 'malformed';
-}
-
 /** Never contacted: `verifySync` only reads the key set given to `cacheJwks`. */
 const NO_JWKS_URI = 'https://jwks.invalid/.well-known/jwks.json';
 
@@ -189,14 +149,14 @@ export class AccessTokenVerifier {
   private readonly verifier;
   private readonly maxTokenLength: number;
 
-  constructor(private readonly opts: VerifierOptions) {
+  constructor(opts: VerifierOptions) {
     this.maxTokenLength = opts.maxTokenLength ?? MAX_ACCESS_TOKEN_LENGTH;
     this.verifier = JwtVerifier.create({
       issuer: opts.issuer,
       audience: opts.audience,
       jwksUri: NO_JWKS_URI,
       graceSeconds: opts.leewaySeconds,
-      customJwtCheck: ({ header, payload, jwk }) => this.checkProfile(header, payload, jwk),
+      customJwtCheck: profileCheck({ leewaySeconds: opts.leewaySeconds, clock: opts.clock }),
     });
     // The key set is given up front: no network per request, and an unknown kid is simply rejected.
     this.verifier.cacheJwks({ keys: opts.jwks.keys.map((k): Jwk => ({ ...k })) });
@@ -204,39 +164,12 @@ export class AccessTokenVerifier {
 
   /** Verifies `token` and returns its claims, or throws InvalidTokenError with the reason. */
   verify(token: string): AccessTokenClaims {
-    if (typeof token !== 'string' || token.length === 0 || token.length > this.maxTokenLength || !isCanonicalCompactJws(token)) {
-      throw new InvalidTokenError('malformed');
-    }
+    assertTokenShape(token, this.maxTokenLength);
     try {
       return this.verifier.verifySync(token) as unknown as AccessTokenClaims;
     } catch (err) {
       throw new InvalidTokenError(rejectionOf(err), { cause: err });
     }
-  }
-
-  /**
-   * aws-jwt-verify calls this after the signature, exp/nbf (system clock), iss and aud have passed: the RFC 9068
-   * profile, and the time checks by OUR clock.
-   */
-  private checkProfile(header: JwtHeader, payload: JwtPayload, jwk: Jwk): void {
-    // ES256 is ECDSA on P-256 (RFC 7518 §3.4); the JWK's alg (if any) has been matched already.
-    if (header.alg !== 'ES256' || jwk.crv !== 'P-256' || !isNonEmptyString(header.kid) || !isAccessTokenTyp(header.typ)) {
-      throw new InvalidTokenError('bad_header');
-    }
-    // RFC 7515 §4.1.11: a recipient that does not understand a listed extension MUST reject. We understand none.
-    if (header.crit !== undefined) throw new InvalidTokenError('bad_header');
-
-    const { exp, iat, nbf, sub, jti, sid, scope } = payload;
-    if (!isNumericDate(exp) || !isNumericDate(iat)) throw new InvalidTokenError('bad_claims');
-    if (!isNonEmptyString(sub) || !isNonEmptyString(jti) || !isNonEmptyString(sid) || typeof scope !== 'string') {
-      throw new InvalidTokenError('bad_claims');
-    }
-    if (typeof payload.aud !== 'string') throw new InvalidTokenError('bad_audience');
-    const now = this.opts.clock.now() / 1000;
-    const leeway = this.opts.leewaySeconds;
-    if (exp + leeway <= now) throw new InvalidTokenError('expired');
-    if (iat - leeway > now) throw new InvalidTokenError('not_yet_valid');
-    if (nbf !== undefined && (!isNumericDate(nbf) || nbf - leeway > now)) throw new InvalidTokenError('not_yet_valid');
   }
 }
 

@@ -143,7 +143,7 @@ export interface StoreConfig {
 }
 
 /**
- * 2 s: inside the shortest timeout of a function that reads the store (the authorizer's 3 s, lib/tokengate-stack.ts)
+ * 2 s: inside the shortest timeout of a function that reads the store (the authorizer's 3 s, lib/tokengate.ts)
  * with a second left to answer, so a store that hangs or trickles ends as our fail-closed error, never as a
  * Lambda timeout. Login (10 s) makes a few sequential calls, each bounded by this.
  */

@@ -1,11 +1,11 @@
 /**
- * The environment contract between the stack and the handlers, in one place: every variable name, and which
+ * The environment contract between the construct and tokengate's handlers, in one place: every variable name, and which
  * function receives which. lambdas/core/config.ts reads the same names.
  */
-import type { FunctionName } from '../routes.js';
+import type { TokengateFunctionName } from '../routes.js';
 
-/** Every function the stack deploys for the API: the route handlers plus the token authorizer. */
-export type ApiFunctionName = FunctionName | 'authorizer';
+/** Every function tokengate deploys for the API: its own route handlers plus the token authorizer. */
+export type ApiFunctionName = TokengateFunctionName | 'authorizer';
 
 export const ENV = {
   TABLE_NAME: 'TABLE_NAME',
@@ -51,11 +51,10 @@ export const FUNCTION_ENV: Readonly<Record<ApiFunctionName, readonly EnvName[]>>
   refresh: SESSIONS,
   logout: [...SESSIONS, ENV.CLOCK_LEEWAY_SECONDS],
   jwks: COMMON,
-  orders: COMMON,
 };
 
 /** Browser-facing functions also get CORS_ALLOW_ORIGINS when origins are configured. */
-export const CORS_AWARE: readonly ApiFunctionName[] = ['login', 'refresh', 'logout', 'jwks', 'orders'];
+export const CORS_AWARE: readonly ApiFunctionName[] = ['login', 'refresh', 'logout', 'jwks'];
 
 /** Picks `names` out of `values`; a name without a value is a bug in the stack, so it throws. */
 export function pickEnv(names: readonly EnvName[], values: Partial<Record<EnvName, string>>): Record<string, string> {

@@ -1,15 +1,17 @@
 /**
  * The REST API: one resource/method per route of the route table, Lambda proxy integrations, the TOKEN
  * authorizer on exactly the protected routes, a stage with JSON access logs and throttling, request
- * validation for the auth bodies, JSON gateway responses, and CORS when origins are configured.
+ * validation for the auth bodies and path parameters, JSON gateway responses, and CORS when origins are
+ * configured. The API is created here, or a team's own RestApi is passed in and these are added to it.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import type { FunctionName, Route } from '../routes.js';
+import type { Route } from '../routes.js';
 import { BEARER_VALIDATION_PATTERN } from '../bearer-format.js';
 
 /** What the authorizer is asked to look at: a bearer JWS, checked for shape before the Lambda is invoked. */
@@ -56,21 +58,35 @@ export interface ThrottleSettings {
 }
 
 export interface TokengateApiProps {
-  /** The route table (lib/routes.ts). */
+  /** The route table (tokengate's routes and the team's, lib/routes.ts). */
   readonly routes: readonly Route[];
-  /** The function serving each `route.handler`. */
+  /**
+   * tokengate's own functions by `route.handler`. Each gets one invocation permission per method it serves
+   * (a handful of fixed routes).
+   */
   readonly handlers: Readonly<Record<string, IFunction>>;
+  /**
+   * The team's backends by `route.handler`: a function (Lambda proxy integration, invocable by this API's stage
+   * only: one permission per function, whatever the number of its routes) or any API Gateway integration.
+   * @default {}
+   */
+  readonly integrations?: Readonly<Record<string, IFunction | apigw.Integration>>;
   /** The TOKEN authorizer function. */
   readonly authorizerFunction: IFunction;
+  /**
+   * The API to add the routes to. It must have a deployment stage (`deploy` not false); its stage settings
+   * (access logs, stage throttling, tracing) stay the team's. @default a new API with tokengate's settings
+   */
+  readonly api?: apigw.RestApi;
   /** @default Duration.seconds(300); Duration.seconds(0) disables the cache */
   readonly authorizerCacheTtl?: Duration;
   /** @default [] (no CORS) */
   readonly corsAllowOrigins?: readonly string[];
-  /** Stage-wide throttling. @default { rateLimit: 100, burstLimit: 200 } */
+  /** Stage-wide throttling (a created API only). @default { rateLimit: 100, burstLimit: 200 } */
   readonly throttling?: ThrottleSettings;
   /** Tighter throttling for POST /auth/login. @default { rateLimit: 10, burstLimit: 20 } */
   readonly loginThrottling?: ThrottleSettings;
-  /** @default 'prod' */
+  /** A created API's stage. @default 'prod' */
   readonly stageName?: string;
   /** @default false */
   readonly tracing?: boolean;
@@ -78,7 +94,7 @@ export interface TokengateApiProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * Create the account-level role API Gateway needs to write logs (one per account and region; creating it
-   * again is harmless, it is retained on destroy). Set false if your organisation manages it.
+   * again is harmless, it is retained on destroy). Set false if your organisation manages it. A created API only.
    * @default true
    */
   readonly manageAccountCloudWatchRole?: boolean;
@@ -93,8 +109,12 @@ export interface TokengateApiProps {
 
 export class TokengateApi extends Construct {
   readonly api: apigw.RestApi;
+  /** Whether the API was created here (false: the team passed its own). */
+  readonly created: boolean;
+  readonly stageName: string;
   readonly authorizer: apigw.TokenAuthorizer;
-  readonly accessLogs: logs.LogGroup;
+  /** The stage's access logs (a created API only). */
+  readonly accessLogs?: logs.LogGroup;
   /** Every route's method, keyed `"<METHOD> <path>"`. */
   readonly methods: ReadonlyMap<string, apigw.Method>;
   /** OPTIONS methods added for CORS, keyed by path. */
@@ -108,11 +128,7 @@ export class TokengateApi extends Construct {
     const origins = [...(props.corsAllowOrigins ?? [])];
     const throttling = props.throttling ?? { rateLimit: 100, burstLimit: 200 };
     const loginThrottling = props.loginThrottling ?? { rateLimit: 10, burstLimit: 20 };
-
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const hasLogin = props.routes.some((r) => r.method === 'POST' && r.path === LOGIN_PATH);
 
     const methodDefaults = {
       // ERROR only: INFO would log authorizer context. Data tracing stays off: it would log request bodies
@@ -121,43 +137,58 @@ export class TokengateApi extends Construct {
       dataTraceEnabled: false,
       metricsEnabled: true,
     };
+    const loginMethodOptions = {
+      ...methodDefaults,
+      throttlingRateLimit: loginThrottling.rateLimit,
+      throttlingBurstLimit: loginThrottling.burstLimit,
+    };
 
-    this.api = new apigw.RestApi(this, 'Api', {
-      restApiName: 'tokengate',
-      description: 'tokengate: login, refresh, logout, JWKS and the demo orders service',
-      endpointTypes: [apigw.EndpointType.REGIONAL],
-      ...((props.manageAccountCloudWatchRole ?? true)
-        ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
-        : { cloudWatchRole: false }),
-      deployOptions: {
-        stageName: props.stageName ?? 'prod',
-        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
-        tracingEnabled: props.tracing ?? false,
-        throttlingRateLimit: throttling.rateLimit,
-        throttlingBurstLimit: throttling.burstLimit,
-        ...methodDefaults,
-        // A method setting for a method that does not exist fails the deployment: only if the route does.
-        ...(props.routes.some((r) => r.method === 'POST' && r.path === LOGIN_PATH)
-          ? {
-              methodOptions: {
-                [`${LOGIN_PATH}/POST`]: {
-                  ...methodDefaults,
-                  throttlingRateLimit: loginThrottling.rateLimit,
-                  throttlingBurstLimit: loginThrottling.burstLimit,
-                },
-              },
-            }
-          : {}),
-      },
-    });
-
-    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
-    if (cloudWatchRole) {
-      Validations.of(cloudWatchRole).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason: 'The account-level role API Gateway needs for access and execution logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it, and it is assumable by API Gateway only.',
+    if (props.api) {
+      this.api = props.api;
+      this.created = false;
+      const stage = props.api.deploymentStage as apigw.Stage | undefined;
+      if (!stage) throw new Error(`${this.node.path}: the RestApi passed in has no deployment stage (deploy: false); tokengate needs one`);
+      // The literal name (Stage.stageName is a reference to the stage, which would put the stage, and so every
+      // method and function behind it, under anything that names it: a function's own URL would be a cycle).
+      const stageName = (stage.node.defaultChild as apigw.CfnStage).stageName;
+      if (stageName === undefined || Token.isUnresolved(stageName)) throw new Error(`${this.node.path}: the stage name of the RestApi passed in must be a literal`);
+      this.stageName = stageName;
+      // A method setting for a method that does not exist fails the deployment: only if the route does.
+      if (hasLogin) addMethodSetting(stage, LOGIN_PATH, 'POST', loginMethodOptions);
+    } else {
+      this.created = true;
+      this.stageName = props.stageName ?? 'prod';
+      this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
       });
+      this.api = new apigw.RestApi(this, 'Api', {
+        restApiName: 'tokengate',
+        description: 'tokengate: login, refresh, logout, JWKS and the routes of the app behind it',
+        endpointTypes: [apigw.EndpointType.REGIONAL],
+        ...((props.manageAccountCloudWatchRole ?? true)
+          ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+          : { cloudWatchRole: false }),
+        deployOptions: {
+          stageName: this.stageName,
+          accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
+          accessLogFormat: apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+          tracingEnabled: props.tracing ?? false,
+          throttlingRateLimit: throttling.rateLimit,
+          throttlingBurstLimit: throttling.burstLimit,
+          ...methodDefaults,
+          // A method setting for a method that does not exist fails the deployment: only if the route does.
+          ...(hasLogin ? { methodOptions: { [`${LOGIN_PATH}/POST`]: loginMethodOptions } } : {}),
+        },
+      });
+
+      const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+      if (cloudWatchRole) {
+        Validations.of(cloudWatchRole).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+          reason: 'The account-level role API Gateway needs for access and execution logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it, and it is assumable by API Gateway only.',
+        });
+      }
     }
 
     this.authorizer = new apigw.TokenAuthorizer(this, 'TokenAuthorizer', {
@@ -168,22 +199,34 @@ export class TokengateApi extends Construct {
       resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(300),
     });
 
-    this.validator = this.api.addRequestValidator('Validator', {
+    this.validator = new apigw.RequestValidator(this, 'Validator', {
+      restApi: this.api,
       requestValidatorName: 'body-and-parameters',
       validateRequestBody: true,
       validateRequestParameters: true,
     });
 
-    const integrations = new Map<string, apigw.LambdaIntegration>();
-    const integrationFor = (name: string): apigw.LambdaIntegration => {
-      let integration = integrations.get(name);
-      if (!integration) {
-        const fn = props.handlers[name];
-        if (!fn) throw new Error(`no function for route handler "${name}"`);
+    const own = new Map<string, apigw.Integration>();
+    const teams = props.integrations ?? {};
+    for (const name of Object.keys(teams)) {
+      if (Object.hasOwn(props.handlers, name)) throw new Error(`${this.node.path}: "${name}" is one of tokengate's own functions; name the integration differently`);
+    }
+    const integrationFor = (name: string): apigw.Integration => {
+      let integration = own.get(name);
+      if (integration) return integration;
+      const fn = Object.hasOwn(props.handlers, name) ? props.handlers[name] : undefined;
+      const team = Object.hasOwn(teams, name) ? teams[name] : undefined;
+      if (fn) {
         // allowTestInvoke false: the console's test-invoke bypasses the authorizer; no permission for it.
         integration = new apigw.LambdaIntegration(fn, { proxy: true, allowTestInvoke: false });
-        integrations.set(name, integration);
+      } else if (team instanceof apigw.Integration) {
+        integration = team;
+      } else if (team) {
+        integration = this.stageScopedLambda(name, team);
+      } else {
+        throw new Error(`${this.node.path}: no function or integration for route handler "${name}"`);
       }
+      own.set(name, integration);
       return integration;
     };
 
@@ -196,7 +239,7 @@ export class TokengateApi extends Construct {
       const pathParams = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
       const schema = REQUEST_BODY_SCHEMAS[key];
       const model = schema
-        ? this.api.addModel(`${schema.title ?? 'Body'}Model`, { contentType: 'application/json', schema })
+        ? new apigw.Model(this, `${schema.title ?? 'Body'}Model`, { restApi: this.api, contentType: 'application/json', schema })
         : undefined;
       const validated = model !== undefined || pathParams.length > 0;
 
@@ -218,9 +261,12 @@ export class TokengateApi extends Construct {
     const preflights = new Map<string, apigw.Method>();
     if (origins.length > 0) {
       for (const [path, verbs] of methodsByPath) {
+        const resource = this.api.root.resourceForPath(path);
+        // A passed-in API may answer preflights itself (defaultCorsPreflightOptions): it keeps its own.
+        if (resource.node.tryFindChild('OPTIONS')) continue;
         preflights.set(
           path,
-          this.api.root.resourceForPath(path).addCorsPreflight({
+          resource.addCorsPreflight({
             allowOrigins: origins,
             allowMethods: [...verbs, 'OPTIONS'],
             allowHeaders: [...CORS_ALLOW_HEADERS],
@@ -239,7 +285,7 @@ export class TokengateApi extends Construct {
       throw new Error('webAclArn and wafRateLimitPerIp exclude each other: a stage takes one web ACL');
     }
     if (props.wafRateLimitPerIp !== undefined) {
-      this.webAcl = this.authRateLimitAcl(props.wafRateLimitPerIp, props.stageName ?? 'prod');
+      this.webAcl = this.authRateLimitAcl(props.wafRateLimitPerIp, this.stageName);
     }
     const webAclArn = props.webAclArn ?? this.webAcl?.attrArn;
     if (webAclArn) {
@@ -297,9 +343,34 @@ export class TokengateApi extends Construct {
     });
   }
 
-  /** `<api url>.well-known/jwks.json` */
+  /**
+   * `https://<api id>.execute-api.<region>.<url suffix>/<stage>/`, built from the API's id, not from its stage:
+   * a function behind the API may carry it in its environment without a dependency cycle (the stage depends on
+   * the deployment, the deployment on the methods, the methods on the functions).
+   */
+  get baseUrl(): string {
+    return `https://${this.api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${this.stageName}/`;
+  }
+
+  /** `<base url>.well-known/jwks.json` (cycle-free, like `baseUrl`). */
   get jwksUrl(): string {
-    return this.api.urlForPath('/.well-known/jwks.json');
+    return `${this.baseUrl}.well-known/jwks.json`;
+  }
+
+  /**
+   * A Lambda proxy integration whose function may be invoked by this API's stage, through any of its methods:
+   * one permission per function instead of one per method. A team's function may serve hundreds of routes, and
+   * per-method permissions would break two hard limits first: 20 KB for a function's resource policy (about 60
+   * permissions) and 500 resources per CloudFormation stack. The console's test-invoke (a stage of its own) is
+   * not allowed: it would bypass the authorizer.
+   */
+  private stageScopedLambda(name: string, fn: IFunction): apigw.Integration {
+    fn.addPermission(`Invoke-${name}`, {
+      principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      sourceArn: this.api.arnForExecuteApi('*', '/*', this.stageName),
+      scope: this,
+    });
+    return new apigw.AwsIntegration({ proxy: true, service: 'lambda', path: `2015-03-31/functions/${fn.functionArn}/invocations` });
   }
 
   /**
@@ -339,7 +410,8 @@ export class TokengateApi extends Construct {
       ['Default5xx', apigw.ResponseType.DEFAULT_5XX, '', messageString],
     ];
     for (const [id, type, statusCode, body, extra] of responses) {
-      this.api.addGatewayResponse(id, {
+      new apigw.GatewayResponse(this, id, {
+        restApi: this.api,
         type,
         ...(statusCode ? { statusCode } : {}),
         responseHeaders: { ...cors, 'Content-Type': "'application/json'", ...extra },
@@ -375,3 +447,24 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   errorMessage: apigw.AccessLogField.contextErrorMessage(),
   xrayTraceId: apigw.AccessLogField.contextXrayTraceId(),
 });
+
+/**
+ * Adds a method setting to a stage that was created elsewhere (a team's RestApi): CDK sets method options only
+ * when the stage is constructed, so the CloudFormation resource gets it.
+ */
+function addMethodSetting(stage: apigw.Stage, path: string, httpMethod: string, options: apigw.MethodDeploymentOptions): void {
+  const cfn = stage.node.defaultChild as apigw.CfnStage;
+  const existing = cfn.methodSettings;
+  if (existing !== undefined && !Array.isArray(existing)) throw new Error(`${stage.node.path}: method settings are not a list; cannot add ${httpMethod} ${path}`);
+  const setting: apigw.CfnStage.MethodSettingProperty = {
+    // As CloudFormation writes a resource path in a method setting: `/auth/login` → `/~1auth~1login`.
+    resourcePath: `/${path.replace(/\//g, '~1')}`,
+    httpMethod,
+    ...(options.loggingLevel !== undefined ? { loggingLevel: options.loggingLevel } : {}),
+    ...(options.dataTraceEnabled !== undefined ? { dataTraceEnabled: options.dataTraceEnabled } : {}),
+    ...(options.metricsEnabled !== undefined ? { metricsEnabled: options.metricsEnabled } : {}),
+    ...(options.throttlingRateLimit !== undefined ? { throttlingRateLimit: options.throttlingRateLimit } : {}),
+    ...(options.throttlingBurstLimit !== undefined ? { throttlingBurstLimit: options.throttlingBurstLimit } : {}),
+  };
+  cfn.methodSettings = [...(existing ?? []), setting];
+}

@@ -86,6 +86,8 @@ export interface TokengateFunctionProps {
   readonly tracing?: boolean;
   /** Powertools service name (logs and metrics dimension). @default `tokengate-<handlerDir>` */
   readonly serviceName?: string;
+  /** esbuild `define` entries: values compiled into the bundle (the authorizer's route table). @default none */
+  readonly define?: Readonly<Record<string, string>>;
 }
 
 export class TokengateFunction extends Construct {
@@ -151,6 +153,7 @@ export class TokengateFunction extends Construct {
           sourceMap: LAMBDA_BUNDLE.sourcemap,
           sourcesContent: false,
           externalModules: [...LAMBDA_BUNDLE.external],
+          ...(props.define ? { define: { ...props.define } } : {}),
           logLevel: LogLevel.WARNING,
         },
       });

@@ -1,17 +1,18 @@
 /**
  * The whole product on one machine: the embedded store, the signing key, the same handler code as the
- * Lambdas, behind the local API Gateway. `npm start` (bin/local.ts) and the end-to-end tests use this.
+ * Lambdas, behind the local API Gateway, and the team's app: the services of an app declaration (the same
+ * file the CDK app reads; `TOKENGATE_APP`, default examples/shop/app.ts) with their own tables, routed after
+ * tokengate's own routes. `npm start` (bin/local.ts) and the end-to-end tests use this.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult, Context } from 'aws-lambda';
-import { routes, type FunctionName } from '../routes.js';
+import { AUTH_ROUTES, allRoutes, type Route, type TokengateFunctionName } from '../routes.js';
 import { type Clock, systemClock } from '../../lambdas/core/clock.js';
 import { type Env, intSetting, jwksSetting, optionalString, refreshCookieConfig, storeConfig } from '../../lambdas/core/config.js';
 import { UserAdmin } from '../../lambdas/core/users.js';
 import { AlreadyExistsError } from '../../lambdas/core/errors.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
-import { DynamoOrdersStore } from '../../lambdas/adapters/dynamo/orders-store.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ensureTable } from '../../lambdas/adapters/dynamo/table.js';
 import type { DynamoTarget } from '../../lambdas/adapters/dynamo/client.js';
@@ -20,10 +21,10 @@ import { DynamoSessionStatusSource } from '../../lambdas/adapters/dynamo/session
 import { createJwksHandler } from '../../lambdas/jwks/app.js';
 import { createLoginHandler } from '../../lambdas/login/app.js';
 import { createLogoutHandler } from '../../lambdas/logout/app.js';
-import { createOrdersHandler } from '../../lambdas/orders/app.js';
 import { createRefreshHandler } from '../../lambdas/refresh/app.js';
 import { createObservability, instrument } from '../../lambdas/observability.js';
 import { authServiceFromEnv, hasherFromEnv, tableFromEnv, verifierFromEnv } from '../../lambdas/wiring.js';
+import { DEFAULT_APP_FILE, loadAppDeclaration, startAppServices, type AppServices, type ServiceHandler } from './app-services.js';
 import { createLocalGateway } from './gateway.js';
 import { startEmbeddedDynamo } from './dynamo-server.js';
 
@@ -32,9 +33,11 @@ export const LOCAL_AUDIENCE = 'tokengate-api';
 
 /** Demo users of a fresh data dir (local only; the CDK stack never creates users). */
 export const DEMO_USERS = [
-  { username: 'alice', password: 'alice-password-1', permissions: ['orders:read', 'orders:write'] },
-  { username: 'bob', password: 'bob-password-1', permissions: ['orders:read'] },
-  { username: 'admin', password: 'admin-password-1', permissions: ['orders:*'] },
+  { username: 'alice', password: 'alice-password-1', permissions: ['orders:read', 'orders:write', 'inventory:read', 'inventory:reserve'] },
+  { username: 'bob', password: 'bob-password-1', permissions: ['orders:read', 'inventory:read'] },
+  { username: 'admin', password: 'admin-password-1', permissions: ['orders:*', 'inventory:*'] },
+  // Places orders but has no inventory permission: fulfilling an order answers 403 naming inventory:reserve.
+  { username: 'carol', password: 'carol-password-1', permissions: ['orders:read', 'orders:write'] },
 ] as const;
 
 /** Creates the demo users (idempotent). Only for a fresh local data dir. */
@@ -59,6 +62,11 @@ export interface LocalStackOptions {
   /** One clock for tokens, sessions, throttling, revocation cache and the gateway's authorizer cache. */
   clock?: Clock;
   seedDemoUsers?: boolean;
+  /**
+   * The app declaration whose services to run: a file path (relative to the working directory), or `false`
+   * for tokengate's own routes only. @default env TOKENGATE_APP, else examples/shop/app.ts
+   */
+  app?: string | false;
   log?: (line: string) => void;
   /** Errors the client only sees as 500/502 (authorizer failures, functions that throw). */
   onFunctionError?: (error: unknown, functionName: string) => void;
@@ -71,6 +79,16 @@ export interface LocalStack {
   dataDir: string;
   /** Environment the handlers were built from (no secrets in it: the key is a file path). */
   env: Record<string, string>;
+  /** The app that runs: its declaration file (undefined without one), the whole route table, its services. */
+  app: {
+    file: string | undefined;
+    routes: readonly Route[];
+    services: readonly string[];
+    /** Table env name → local table name, per service. */
+    tables: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** The environment the services got. */
+    env: Readonly<Record<string, string>>;
+  };
   /** Store round trips made by the authorizer's revocation check (for tests and benchmarks). */
   revocationLookups(): number;
   gatewayStats(): { authorizerInvocations: number; cacheHits: number };
@@ -94,6 +112,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const keyFile = optionalString(input, 'SIGNING_KEY_FILE') ?? ensureKeyFile(join(dataDir, 'signing-key.pem'));
   const signer = LocalKeySigner.fromFile(keyFile);
 
+  const appFile = opts.app === false ? undefined : (opts.app ?? optionalString(input, 'TOKENGATE_APP') ?? DEFAULT_APP_FILE);
+  const loaded = appFile === undefined ? undefined : await loadAppDeclaration(appFile);
+  const routes: readonly Route[] = loaded ? allRoutes(loaded.app) : AUTH_ROUTES;
+  const serviceNames = loaded ? Object.keys(loaded.app.services) : [];
+
   const dynamo = await startEmbeddedDynamo(opts.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
   const cacheTtl = intSetting(input, 'AUTHORIZER_CACHE_TTL_SECONDS', 300, 0, 3600);
 
@@ -110,6 +133,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   };
 
   let closeGateway: (() => Promise<void>) | undefined;
+  let services: AppServices | undefined;
   try {
     const table = tableFromEnv(env);
     const created = (await ensureTable(table.client, table.tableName)) === 'created';
@@ -117,14 +141,22 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     // Issuer depends on the bound port, so listen first with a late-bound handler set.
     type Proxy = (e: APIGatewayProxyEvent, c?: Context) => Promise<APIGatewayProxyResult>;
-    const handlers = {} as Record<FunctionName, Proxy>;
-    const late = (name: FunctionName): Proxy => (e, c) => handlers[name](e, c);
+    const handlers = {} as Record<TokengateFunctionName, Proxy>;
+    let serviceHandlers: Record<string, ServiceHandler> = {};
+    const late = (name: TokengateFunctionName): Proxy => (e, c) => handlers[name](e, c);
+    const lateService = (name: string): ServiceHandler => (e, c) => serviceHandlers[name]!(e, c);
     let authorizer: (e: APIGatewayTokenAuthorizerEvent, c?: Context) => Promise<APIGatewayAuthorizerResult> = async () => {
       throw new Error('not ready');
     };
     const gateway = createLocalGateway({
       routes,
-      handlers: { login: late('login'), refresh: late('refresh'), logout: late('logout'), jwks: late('jwks'), orders: late('orders') },
+      handlers: {
+        ...Object.fromEntries(serviceNames.map((n) => [n, lateService(n)])),
+        login: late('login'),
+        refresh: late('refresh'),
+        logout: late('logout'),
+        jwks: late('jwks'),
+      },
       authorizer: (e, c) => authorizer(e, c),
       authorizerCacheTtlSeconds: cacheTtl,
       clock,
@@ -141,19 +173,37 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const loginObs = obs('login');
     const refreshObs = obs('refresh');
     const logoutObs = obs('logout');
-    const ordersObs = obs('orders');
     const verifier = verifierFromEnv(env, clock);
     const auth = await authServiceFromEnv(env, loginObs, clock);
     // The authorizer exactly as deployed: same composition, same DynamoDB client, our clock.
-    const composed = composeAuthorizer(env, { source: new DynamoSessionStatusSource({ ...table, deadlineMs: storeConfig(env).deadlineMs }), clock, obs: obs('authorizer') });
+    const composed = composeAuthorizer(env, {
+      source: new DynamoSessionStatusSource({ ...table, deadlineMs: storeConfig(env).deadlineMs }),
+      clock,
+      obs: obs('authorizer'),
+      routes,
+    });
     const revocation = composed.revocation;
     const cookie = refreshCookieConfig(env);
     handlers.login = instrument(loginObs, createLoginHandler({ auth, obs: loginObs, cookie }));
     handlers.refresh = instrument(refreshObs, createRefreshHandler({ auth, obs: refreshObs, cookie }));
     handlers.logout = instrument(logoutObs, createLogoutHandler({ auth, verifier, obs: logoutObs, cookie }));
     handlers.jwks = instrument(obs('jwks'), createJwksHandler(jwksSetting(env)));
-    handlers.orders = instrument(ordersObs, createOrdersHandler({ orders: new DynamoOrdersStore(table), clock, obs: ordersObs }));
     authorizer = composed.handler;
+
+    // The team's services: their tables, their environment (API_URL = this gateway), their handler modules.
+    if (loaded) {
+      const cors = optionalString(input, 'CORS_ALLOW_ORIGINS');
+      services = await startAppServices({
+        loaded,
+        dynamo: table.client,
+        dynamoEndpoint: dynamo.endpoint,
+        apiUrl: bound.url,
+        issuer: env.TOKEN_ISSUER,
+        audience: env.TOKEN_AUDIENCE!,
+        ...(cors ? { corsAllowOrigins: cors } : {}),
+      });
+      serviceHandlers = services.handlers;
+    }
 
     if (!opts.inMemory) writeFileSync(endpointFile(dataDir), dynamo.endpoint + '\n');
 
@@ -163,17 +213,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       dynamoEndpoint: dynamo.endpoint,
       dataDir,
       env,
+      app: { file: loaded?.file, routes, services: serviceNames, tables: services?.tables ?? {}, env: services?.env ?? {} },
       revocationLookups: () => revocation.lookups,
       gatewayStats: () => ({ ...gateway.stats }),
       close: async () => {
         if (!opts.inMemory) rmSync(endpointFile(dataDir), { force: true });
         await gateway.close();
+        services?.close();
         table.client.destroy();
         await dynamo.close();
       },
     };
   } catch (err) {
     await closeGateway?.();
+    services?.close();
     await dynamo.close();
     throw err;
   }

@@ -6,8 +6,8 @@ import { describe, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { validateSettings, TokengateConfigError } from '../../lib/constructs/settings.js';
-import { TokengateStack } from '../../lib/tokengate-stack.js';
-import { actionsOf, apiMethods, baseContext, logicalId, ofType, statementsByRole, synth, type Statement } from './support.js';
+import type { Tokengate } from '../../lib/index.js';
+import { actionsOf, apiMethods, baseContext, build, logicalId, ofType, statementsByRole, synth, type Statement } from './support.js';
 
 // Two synths for the whole file: a variant with most settings changed from the command line (strings, as
 // `-c` passes them), and one with stack props and no CORS.
@@ -24,7 +24,7 @@ const fromProps = synth(
   { settings: { authorizerCacheTtlSeconds: 60, refreshCookiePath: '/auth' }, manageAccountCloudWatchRole: false },
 );
 
-const key = (s: TokengateStack, name: string) => {
+const key = (s: Tokengate, name: string) => {
   const k = s.signingKeys.keys.get(name);
   assert.ok(k, name);
   return k;
@@ -63,7 +63,7 @@ describe('authorizer cache TTL', () => {
     // The default cache TTL (300) against a shorter token lifetime set alone.
     assert.throws(() => settings({ accessTokenTtlSeconds: 120 }), TokengateConfigError);
     assert.throws(
-      () => new TokengateStack(new App({ context: baseContext() }), 'Props', { settings: { accessTokenTtlSeconds: 600, authorizerCacheTtlSeconds: 900 } }),
+      () => build(new App({ context: baseContext() }), 'Props', { settings: { accessTokenTtlSeconds: 600, authorizerCacheTtlSeconds: 900 } }),
       /must not exceed accessTokenTtlSeconds \(600\)/,
     );
   });
@@ -72,7 +72,7 @@ describe('authorizer cache TTL', () => {
 describe('stage and cookie path', () => {
   it('uses Path=/ by default (the __Host- cookie), and takes an explicit path (custom domain)', () => {
     const env = (x: typeof variant, name: 'login' | 'refresh' | 'logout') =>
-      (x.json.Resources[logicalId(x.stack, x.stack.functions[name].fn)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      (x.json.Resources[logicalId(x.stack, x.tokengate.functions[name].fn)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
     for (const name of ['login', 'refresh', 'logout'] as const) {
       assert.equal(env(variant, name).REFRESH_COOKIE_PATH, '/');
       assert.equal(env(fromProps, name).REFRESH_COOKIE_PATH, '/auth');
@@ -95,7 +95,7 @@ describe('WAF rate rule (tokengate:wafRateLimitPerIp)', () => {
   });
 
   it('creates a REGIONAL web ACL whose one rule limits each IP on /<stage>/auth/* and /auth/*, and attaches it to the stage', () => {
-    const { stack, template, json } = fromProps;
+    const { stack, tokengate, template, json } = fromProps;
     template.resourceCountIs('AWS::WAFv2::WebACL', 1);
     const [[aclId, acl] = []] = ofType(json, 'AWS::WAFv2::WebACL');
     assert.ok(aclId && acl);
@@ -124,7 +124,7 @@ describe('WAF rate rule (tokengate:wafRateLimitPerIp)', () => {
     assert.deepEqual(p.CustomResponseBodies, { TooManyRequests: { ContentType: 'APPLICATION_JSON', Content: '{"message":"Too Many Requests"}' } });
     template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
       WebACLArn: { 'Fn::GetAtt': [aclId, 'Arn'] },
-      ResourceArn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: logicalId(stack, stack.api.api.deploymentStage) }])]) }),
+      ResourceArn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: logicalId(stack, tokengate.api.deploymentStage) }])]) }),
     });
   });
 });
@@ -168,8 +168,8 @@ describe('a single CORS origin', () => {
 });
 
 describe('signing key rotation', () => {
-  const { stack, json } = variant;
-  const keyArn = (name: string) => ({ 'Fn::GetAtt': [logicalId(stack, key(stack, name)), 'Arn'] });
+  const { stack, tokengate, json } = variant;
+  const keyArn = (name: string) => ({ 'Fn::GetAtt': [logicalId(stack, key(tokengate, name)), 'Arn'] });
 
   it('publishes every key, the active one first', () => {
     assert.equal(ofType(json, 'AWS::KMS::Key').length, 2);
@@ -177,29 +177,29 @@ describe('signing key rotation', () => {
     assert.deepEqual(cr?.Properties?.KeyIds, [keyArn('k2025'), keyArn('k2024')]);
   });
 
-  it('signs with the active key only, and says so in KMS_KEY_ID and the SigningKeyArn output', () => {
+  it('signs with the active key only, and says so in KMS_KEY_ID and signingKeys.activeKey (what a stack outputs)', () => {
     const statements = statementsByRole(json);
     const sign = [...statements.values()].flat().filter((s) => actionsOf([s]).includes('kms:Sign'));
     assert.equal(sign.length, 2);
     for (const s of sign) assert.deepEqual(s.Resource, keyArn('k2025'));
-    const login = json.Resources[logicalId(stack, stack.functions.login.fn)]?.Properties?.Environment as { Variables: Record<string, unknown> };
+    const login = json.Resources[logicalId(stack, tokengate.functions.login.fn)]?.Properties?.Environment as { Variables: Record<string, unknown> };
     assert.deepEqual(login.Variables.KMS_KEY_ID, keyArn('k2025'));
-    assert.deepEqual(json.Outputs?.SigningKeyArn?.Value, keyArn('k2025'));
+    assert.deepEqual(stack.resolve(tokengate.signingKeys.activeKey.keyArn), keyArn('k2025'));
   });
 
   it('lets nobody sign with a published key that is not active', () => {
-    const policy = json.Resources[logicalId(stack, key(stack, 'k2024'))]?.Properties?.KeyPolicy as { Statement: Statement[] };
+    const policy = json.Resources[logicalId(stack, key(tokengate, 'k2024'))]?.Properties?.KeyPolicy as { Statement: Statement[] };
     assert.deepEqual(policy.Statement.filter((s) => s.Effect === 'Deny'), [
       { Sid: 'NotActiveNobodySigns', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Sign', Resource: '*' },
     ]);
-    const active = json.Resources[logicalId(stack, key(stack, 'k2025'))]?.Properties?.KeyPolicy as { Statement: Statement[] };
+    const active = json.Resources[logicalId(stack, key(tokengate, 'k2025'))]?.Properties?.KeyPolicy as { Statement: Statement[] };
     assert.equal(active.Statement.find((s) => s.Effect === 'Deny')?.Sid, 'OnlyTokengateSignersMaySign');
   });
 
   it('keeps each key\'s logical id when keys are added (no replacement on rotation)', () => {
     // Constructing is enough for logical ids; no template needed.
-    const before = new TokengateStack(new App({ context: baseContext({ 'tokengate:signingKeys': ['k2024'] }) }), 'Test');
-    assert.equal(logicalId(before, key(before, 'k2024')), logicalId(stack, key(stack, 'k2024')));
+    const before = build(new App({ context: baseContext({ 'tokengate:signingKeys': ['k2024'] }) }), 'Test');
+    assert.equal(logicalId(before.stack, key(before.tokengate, 'k2024')), logicalId(stack, key(tokengate, 'k2024')));
   });
 });
 
@@ -245,7 +245,7 @@ describe('bad settings fail the synth with a clear message', () => {
     it(name, () => {
       const merged = Object.entries({ ...baseContext(), ...context }).filter(([, v]) => v !== undefined);
       const app = new App({ context: Object.fromEntries(merged) });
-      assert.throws(() => new TokengateStack(app, 'Bad'), (err: unknown) => {
+      assert.throws(() => build(app, 'Bad'), (err: unknown) => {
         assert.ok(err instanceof TokengateConfigError, String(err));
         assert.match(err.message, message);
         return true;

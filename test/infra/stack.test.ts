@@ -1,23 +1,27 @@
 /**
- * The synthesized template says what we mean: the route table becomes exactly these methods, the authorizer
- * guards exactly the protected ones, every function is small, ARM, current Node.js and least-privileged, and
+ * The synthesized template says what we mean: tokengate's routes and a team's own routes become exactly these
+ * methods, the authorizer guards exactly the protected ones, every function is small, ARM, current Node.js and
+ * least-privileged (the team's function gets nothing from tokengate but invocation by the API's stage), and
  * nothing secret or unbounded slips in. One synth (with two CORS origins) serves the whole file.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
-import { routes, protectedRoutes } from '../../lib/routes.js';
+import type { IConstruct } from 'constructs';
+import { protectedRoutes } from '../../lib/routes.js';
 import { FUNCTION_ENV, type ApiFunctionName } from '../../lib/constructs/function-env.js';
 import { AUTHORIZER_VALIDATION_REGEX } from '../../lib/constructs/tokengate-api.js';
-import { actionsOf, apiMethods, AUDIENCE, ISSUER, logicalId, ofType, statementsByRole, synth, type Statement } from './support.js';
+import { actionsOf, apiMethods, AUDIENCE, ISSUER, logicalId, ofType, ROUTES as routes, statementsByRole, synth, type Statement } from './support.js';
 
 const ORIGINS = ['https://app.example.com', 'http://localhost:5173'];
-const { stack, template, json } = synth({ 'tokengate:corsAllowOrigins': ORIGINS.join(',') });
+const { stack, tokengate, orders, template, json } = synth({ 'tokengate:corsAllowOrigins': ORIGINS.join(',') });
 
-const functionNames = Object.keys(stack.functions) as ApiFunctionName[];
-const fnId = (name: ApiFunctionName) => logicalId(stack, stack.functions[name].fn);
-const roleId = (name: ApiFunctionName) => logicalId(stack, stack.functions[name].role);
-const authorizerId = logicalId(stack, stack.api.authorizer);
+const functionNames = Object.keys(tokengate.functions) as ApiFunctionName[];
+const fnId = (name: ApiFunctionName) => logicalId(stack, tokengate.functions[name].fn);
+const roleId = (name: ApiFunctionName) => logicalId(stack, tokengate.functions[name].role);
+const authorizerId = logicalId(stack, tokengate.authorizer);
+/** The function serving a route: one of tokengate's, or the team's. */
+const handlerId = (handler: string) => (handler in tokengate.functions ? fnId(handler as ApiFunctionName) : logicalId(stack, orders));
 const statements = statementsByRole(json);
 
 describe('API Gateway', () => {
@@ -45,7 +49,8 @@ describe('API Gateway', () => {
   });
 
   it('puts the authorizer on exactly the protected routes; public routes and preflights have none', () => {
-    const guarded = new Set(protectedRoutes().map((r) => `${r.method} ${r.path}`));
+    const guarded = new Set(protectedRoutes(routes).map((r) => `${r.method} ${r.path}`));
+    assert.equal(guarded.size, 4);
     for (const m of apiMethods(json)) {
       const key = `${m.method} ${m.path}`;
       if (guarded.has(key)) {
@@ -68,7 +73,7 @@ describe('API Gateway', () => {
       const integration = m.properties.Integration as { Type: string; IntegrationHttpMethod: string; Uri: unknown };
       assert.equal(integration.Type, 'AWS_PROXY');
       assert.equal(integration.IntegrationHttpMethod, 'POST');
-      assert.ok(JSON.stringify(integration.Uri).includes(`"${fnId(route.handler)}"`), `${m.method} ${m.path} -> ${route.handler}`);
+      assert.ok(JSON.stringify(integration.Uri).includes(`"${handlerId(route.handler)}"`), `${m.method} ${m.path} -> ${route.handler}`);
     }
   });
 
@@ -247,7 +252,7 @@ describe('signing key and JWKS', () => {
   it('publishes the JWKS through the custom resource into JWKS_JSON of every API function', () => {
     const [crId, cr] = ofType(json, 'Custom::TokengateJwks')[0] ?? [];
     assert.ok(crId && cr);
-    assert.deepEqual(cr.Properties?.KeyIds, [{ 'Fn::GetAtt': [logicalId(stack, stack.signingKeys.activeKey), 'Arn'] }]);
+    assert.deepEqual(cr.Properties?.KeyIds, [{ 'Fn::GetAtt': [logicalId(stack, tokengate.signingKeys.activeKey), 'Arn'] }]);
     for (const name of functionNames) {
       const env = (json.Resources[fnId(name)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
       assert.deepEqual(env.JWKS_JSON, { 'Fn::GetAtt': [crId, 'Jwks'] }, name);
@@ -278,12 +283,12 @@ describe('Lambda functions', () => {
       assert.equal(env.POWERTOOLS_METRICS_NAMESPACE, 'tokengate');
       assert.equal(env.TOKEN_ISSUER, ISSUER);
       assert.equal(env.TOKEN_AUDIENCE, AUDIENCE);
-      assert.deepEqual(env.TABLE_NAME, { Ref: logicalId(stack, stack.table.table) });
+      assert.deepEqual(env.TABLE_NAME, { Ref: logicalId(stack, tokengate.table) });
       if (cors.length) assert.equal(env.CORS_ALLOW_ORIGINS, ORIGINS.join(','));
     }
     const login = (json.Resources[fnId('login')]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
     assert.equal(login.SIGNER, 'kms');
-    assert.deepEqual(login.KMS_KEY_ID, { 'Fn::GetAtt': [logicalId(stack, stack.signingKeys.activeKey), 'Arn'] });
+    assert.deepEqual(login.KMS_KEY_ID, { 'Fn::GetAtt': [logicalId(stack, tokengate.signingKeys.activeKey), 'Arn'] });
     assert.equal(login.ACCESS_TOKEN_TTL_SECONDS, '900');
     assert.equal(login.REFRESH_TOKEN_TTL_SECONDS, '2592000');
     // Path=/ by default: the refresh cookie then carries the __Host- prefix (no Domain, can't be planted).
@@ -313,12 +318,11 @@ describe('IAM least privilege', () => {
     assert.deepEqual(dynamo('login'), ['dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(dynamo('refresh'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(dynamo('logout'), ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem']);
-    assert.deepEqual(dynamo('orders'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
     assert.deepEqual(dynamo('jwks'), []);
   });
 
   it('limits each table statement to key prefixes, and user-item updates to the attributes a function may change', () => {
-    const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.table.table), 'Arn'] };
+    const tableArn = { 'Fn::GetAtt': [logicalId(stack, tokengate.table), 'Arn'] };
     const table = (name: ApiFunctionName) =>
       (statements.get(roleId(name)) ?? [])
         .filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))
@@ -351,7 +355,6 @@ describe('IAM least privilege', () => {
       { actions: ['UpdateItem'], condition: keys('SESSION#*') },
       { actions: ['UpdateItem'], condition: userAttributes('sessionsValidAfter') },
     ]);
-    assert.deepEqual(table('orders'), [{ actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query'], condition: keys('ORDERS#*') }]);
     assert.deepEqual(table('jwks'), []);
     // Attribute limits without PutItem/DeleteItem beside them on the same items: those replace whole items.
     for (const name of functionNames) {
@@ -373,15 +376,15 @@ describe('IAM least privilege', () => {
     const holders = (action: string) =>
       [...statements].filter(([, list]) => actionsOf(list).includes(action)).map(([role]) => role).sort();
     assert.deepEqual(holders('kms:Sign'), [roleId('login'), roleId('refresh')].sort());
-    assert.deepEqual(holders('kms:GetPublicKey'), [logicalId(stack, stack.signingKeys.publisher.role)]);
+    assert.deepEqual(holders('kms:GetPublicKey'), [logicalId(stack, tokengate.signingKeys.publisher.role)]);
     for (const name of ['login', 'refresh'] as const) {
       const sign = (statements.get(roleId(name)) ?? []).find((s) => actionsOf([s]).includes('kms:Sign'));
-      assert.deepEqual(sign?.Resource, { 'Fn::GetAtt': [logicalId(stack, stack.signingKeys.activeKey), 'Arn'] });
+      assert.deepEqual(sign?.Resource, { 'Fn::GetAtt': [logicalId(stack, tokengate.signingKeys.activeKey), 'Arn'] });
     }
   });
 
   it('lets the key itself refuse kms:Sign to anyone but the login and refresh roles', () => {
-    const policy = json.Resources[logicalId(stack, stack.signingKeys.activeKey)]?.Properties?.KeyPolicy as { Statement: Statement[] };
+    const policy = json.Resources[logicalId(stack, tokengate.signingKeys.activeKey)]?.Properties?.KeyPolicy as { Statement: Statement[] };
     const deny = policy.Statement.filter((s) => s.Effect === 'Deny');
     assert.deepEqual(deny, [{
       Sid: 'OnlyTokengateSignersMaySign',
@@ -400,13 +403,56 @@ describe('IAM least privilege', () => {
   });
 });
 
-describe('outputs', () => {
-  it('exports the API and JWKS URLs, the table, the signing key and the authorizer', () => {
-    for (const name of ['ApiUrl', 'JwksUrl', 'TableName', 'SigningKeyArn', 'AuthorizerFunctionName']) {
-      template.hasOutput(name, {});
+describe("the team's function", () => {
+  const ordersRole = logicalId(stack, orders.role as IConstruct);
+  const permissions = ofType(json, 'AWS::Lambda::Permission');
+  const apiId = logicalId(stack, tokengate.api);
+
+  it('gets nothing of tokengate: no table, no key, no managed policy; its role writes its own logs only', () => {
+    const actions = actionsOf(statements.get(ordersRole) ?? []).sort();
+    assert.deepEqual(actions, ['logs:CreateLogStream', 'logs:PutLogEvents']);
+    assert.ok(!JSON.stringify(statements.get(ordersRole)).includes(logicalId(stack, tokengate.table)));
+    assert.equal(json.Resources[ordersRole]?.Properties?.ManagedPolicyArns, undefined);
+  });
+
+  it("may be invoked by the API's stage only: one permission, whatever the number of its routes", () => {
+    const own = permissions.filter(([, p]) => JSON.stringify(p.Properties?.FunctionName).includes(`"${logicalId(stack, orders)}"`));
+    assert.equal(own.length, 1);
+    const p = own[0]?.[1].Properties ?? {};
+    assert.equal(p.Principal, 'apigateway.amazonaws.com');
+    assert.equal(p.Action, 'lambda:InvokeFunction');
+    const parts = (p.SourceArn as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    assert.deepEqual(parts.slice(-2), [{ Ref: apiId }, '/prod/*/*']);
+  });
+
+  it("tokengate's own functions keep one permission per method they serve (none for the console's test-invoke)", () => {
+    for (const name of ['login', 'refresh', 'logout', 'jwks'] as const) {
+      const own = permissions.filter(([, p]) => JSON.stringify(p.Properties?.FunctionName).includes(`"${fnId(name)}"`));
+      assert.equal(own.length, 1, name);
+      assert.ok(!JSON.stringify(own).includes('test-invoke-stage'), name);
     }
-    assert.ok(JSON.stringify(json.Outputs?.JwksUrl?.Value).includes('/.well-known/jwks.json'));
-    assert.deepEqual(json.Outputs?.TableName?.Value, { Ref: logicalId(stack, stack.table.table) });
-    assert.deepEqual(json.Outputs?.AuthorizerFunctionName?.Value, { Ref: fnId('authorizer') });
+  });
+});
+
+describe('URLs for the team', () => {
+  const resolve = (value: string) => JSON.stringify(stack.resolve(value));
+
+  it('apiBaseUrl and jwksUrl name the API and its stage without depending on the stage (no cycle in a function env)', () => {
+    const base = resolve(tokengate.apiBaseUrl);
+    assert.ok(base.includes(`{"Ref":"${logicalId(stack, tokengate.api)}"}`), base);
+    assert.ok(base.includes('.execute-api.') && base.endsWith('/prod/"]]}'), base);
+    // The stage and the deployment depend on the methods, which depend on the team's functions.
+    const stageId = logicalId(stack, tokengate.api.deploymentStage);
+    for (const url of [base, resolve(tokengate.jwksUrl), JSON.stringify(stack.resolve(tokengate.serviceEnvironment))]) {
+      assert.ok(!url.includes(stageId) && !url.includes('Deployment'), url);
+    }
+    assert.ok(resolve(tokengate.jwksUrl).includes('/prod/.well-known/jwks.json'));
+  });
+
+  it('serviceEnvironment gives a service what it needs to call through the gateway and verify tokens', () => {
+    assert.deepEqual(Object.keys(tokengate.serviceEnvironment).sort(), ['API_URL', 'CORS_ALLOW_ORIGINS', 'JWKS_URL', 'TOKEN_AUDIENCE', 'TOKEN_ISSUER']);
+    assert.equal(tokengate.serviceEnvironment.TOKEN_ISSUER, ISSUER);
+    assert.equal(tokengate.serviceEnvironment.TOKEN_AUDIENCE, AUDIENCE);
+    assert.equal(tokengate.serviceEnvironment.CORS_ALLOW_ORIGINS, ORIGINS.join(','));
   });
 });

@@ -1,12 +1,16 @@
 /**
- * Helpers for the infrastructure tests: synthesize the stack without bundling (esbuild is not under test
- * here, and the handler sources need not exist), and read the template back as routes, policies, functions.
+ * Helpers for the infrastructure tests: synthesize a team's stack with the Tokengate construct without bundling
+ * (esbuild is not under test here, and the handler sources need not exist), and read the template back as
+ * routes, policies, functions.
  */
 import { readFileSync } from 'node:fs';
-import { App, type CfnResource } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
-import { TokengateStack, type TokengateStackProps } from '../../lib/tokengate-stack.js';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct, IConstruct } from 'constructs';
+import { AUTH_ROUTES, Tokengate, type Route, type TokengateProps } from '../../lib/index.js';
 
 export const ISSUER = 'https://auth.test.example';
 export const AUDIENCE = 'test-api';
@@ -25,18 +29,61 @@ export function baseContext(extra: Record<string, unknown> = {}): Record<string,
   return { ...FEATURE_FLAGS, 'aws:cdk:bundling-stacks': [], 'tokengate:issuer': ISSUER, 'tokengate:audience': AUDIENCE, ...extra };
 }
 
-export interface Synth {
+/**
+ * A team's own routes and function (not the sample app): an orders service with a public health check. These
+ * are the routes the stack served before the construct, so every earlier assertion still applies to them.
+ */
+export const TEAM_ROUTES: readonly Route<'orders'>[] = [
+  { method: 'GET', path: '/orders', permission: 'orders:read', handler: 'orders' },
+  { method: 'POST', path: '/orders', permission: 'orders:write', handler: 'orders' },
+  { method: 'GET', path: '/orders/{id}', permission: 'orders:read', handler: 'orders' },
+  { method: 'DELETE', path: '/orders/{id}', permission: 'orders:admin', handler: 'orders' },
+  { method: 'GET', path: '/health', permission: null, handler: 'orders' },
+];
+/** Every route the test API serves: tokengate's, then the team's. */
+export const ROUTES: readonly Route[] = [...AUTH_ROUTES, ...TEAM_ROUTES];
+
+/** A team's function as a team would write it (inline code here): its own role, which may write its own logs. */
+export function teamFunction(scope: Construct, id: string): lambda.Function {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  logGroup.grantWrite(role);
+  return new lambda.Function(scope, id, {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200, body: "{}" });'),
+    role,
+    logGroup,
+  });
+}
+
+export interface Built {
+  stack: Stack;
+  tokengate: Tokengate;
+  /** The team's function. */
+  orders: lambda.Function;
+}
+
+/** A team's stack: its function, then the construct with its routes (props override the defaults). */
+export function build(app: App, id = 'Test', props: Partial<TokengateProps> = {}): Built {
+  const stack = new Stack(app, id);
+  const orders = teamFunction(stack, 'Orders');
+  const tokengate = new Tokengate(stack, 'Tokengate', { routes: TEAM_ROUTES, integrations: { orders }, ...props });
+  return { stack, tokengate, orders };
+}
+
+export interface Synth extends Built {
   app: App;
-  stack: TokengateStack;
   template: Template;
   json: TemplateJson;
 }
 
-export function synth(context: Record<string, unknown> = {}, props: TokengateStackProps = {}): Synth {
+export function synth(context: Record<string, unknown> = {}, props: Partial<TokengateProps> = {}): Synth {
   const app = new App({ context: baseContext(context) });
-  const stack = new TokengateStack(app, 'Test', props);
-  const template = Template.fromStack(stack);
-  return { app, stack, template, json: template.toJSON() as TemplateJson };
+  const built = build(app, 'Test', props);
+  const template = Template.fromStack(built.stack);
+  return { app, ...built, template, json: template.toJSON() as TemplateJson };
 }
 
 export interface CfnResourceJson {
@@ -50,7 +97,7 @@ export interface TemplateJson {
   Outputs?: Record<string, { Value: unknown }>;
 }
 
-export const logicalId = (stack: TokengateStack, construct: IConstruct): string =>
+export const logicalId = (stack: Stack, construct: IConstruct): string =>
   stack.getLogicalId(construct.node.defaultChild as CfnResource);
 
 export const ofType = (json: TemplateJson, type: string): [string, CfnResourceJson][] =>

@@ -1,5 +1,6 @@
 /**
- * The deployed code path: each lambdas/<fn>/handler.ts bundled by esbuild exactly as the stack bundles it,
+ * The deployed code path: each lambdas/<fn>/handler.ts (and the sample app's orders service,
+ * examples/shop/orders/handler.ts, with its own table) bundled by esbuild exactly as the stack bundles it,
  * initialised from environment variables alone (as Lambda does), then invoked with sam-style events against
  * the embedded store. This is what proves the wiring (handler.ts + lambdas/wiring.ts), which the other tests
  * bypass by building handlers from their app.ts factories.
@@ -12,13 +13,16 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { LAMBDA_BUNDLE } from '../../lib/bundling.js';
+import { authorizerRoutesDefine, LAMBDA_BUNDLE } from '../../lib/bundling.js';
+import { routes } from '../../lib/routes.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ManualClock } from '../../lambdas/core/clock.js';
 import { PasswordHasher } from '../../lambdas/core/passwords.js';
 import { UserAdmin } from '../../lambdas/core/users.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
+import shop from '../../examples/shop/app.js';
+import { ensureServiceTable } from '../../lib/local/app-services.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Inside the repo so that the external @aws-sdk/* imports resolve from node_modules, like the runtime's copy.
@@ -36,7 +40,9 @@ const ev = (name: string): APIGatewayProxyEvent =>
 beforeAll(async () => {
   mkdirSync(outdir, { recursive: true });
   await build({
-    entryPoints: Object.fromEntries(FUNCTIONS.map((f) => [f, join(root, 'lambdas', f, 'handler.ts')])),
+    entryPoints: Object.fromEntries(
+      FUNCTIONS.map((f) => [f, f === 'orders' ? join(root, 'examples', 'shop', 'orders', 'handler.ts') : join(root, 'lambdas', f, 'handler.ts')]),
+    ),
     bundle: true,
     outdir,
     outExtension: { '.js': '.mjs' },
@@ -48,6 +54,8 @@ beforeAll(async () => {
     minify: LAMBDA_BUNDLE.minify,
     keepNames: LAMBDA_BUNDLE.keepNames,
     external: [...LAMBDA_BUNDLE.external],
+    // The authorizer's route table is compiled in, as the construct bundles it (lib/bundling.ts).
+    define: authorizerRoutesDefine(routes),
     logLevel: 'error',
   });
 
@@ -58,8 +66,15 @@ beforeAll(async () => {
     'orders:read',
     'orders:write',
   ]);
-  // Only what the stack sets (lib/constructs/function-env.ts), with the local signer in place of KMS.
+  // The sample orders service's own table, as the app declares it.
+  await ensureServiceTable(table.client, 'orders-bundles', shop.services.orders.tables!.ORDERS_TABLE!);
+  // Only what the stack sets (lib/constructs/function-env.ts), with the local signer in place of KMS; the sample
+  // service's table name, and the embedded store and credentials for its plain SDK client.
   Object.assign(process.env, {
+    ORDERS_TABLE: 'orders-bundles',
+    AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
     TABLE_NAME: table.tableName,
     DYNAMODB_ENDPOINT: table.endpoint,
     AWS_REGION: 'local',

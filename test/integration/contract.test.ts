@@ -60,7 +60,7 @@ test('login returns an RFC 9068 access token and an opaque refresh token', async
   assert.equal(p.sub, 'alice');
   assert.equal(p.iss, stack.env.TOKEN_ISSUER);
   assert.equal(p.aud, 'tokengate-api');
-  assert.equal(p.scope, 'orders:read orders:write');
+  assert.equal(p.scope, 'inventory:read inventory:reserve orders:read orders:write', 'alice holds the sample app\'s inventory permissions too (issue 10)');
   for (const c of ['exp', 'iat', 'jti', 'sid']) assert.ok(p[c] !== undefined, c);
 });
 

@@ -19,6 +19,8 @@ import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { createDynamoClient, guarded, isConditionFailed, type DynamoCaller, type Item } from '../../lambdas/adapters/dynamo/client.js';
 import { DynamoSessionStatusSource, sessionStatusFromEnv } from '../../lambdas/adapters/dynamo/session-status.js';
 import { createLambdaContext } from '../../lib/local/lambda-context.js';
+import { authorizerRoutes } from '../../lib/bundling.js';
+import { routes } from '../../lib/routes.js';
 import { goodClaims, jwksOf, newTestKey, signEs256 } from '../helpers/jwt.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 
@@ -26,7 +28,7 @@ import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 const DEADLINE_MS = 600;
 /** Slack on top of a deadline for timers and a loaded machine (2 cores shared). */
 const MARGIN_MS = 400;
-/** The authorizer's Lambda timeout (lib/tokengate-stack.ts, FUNCTIONS.authorizer.timeout). */
+/** The authorizer's Lambda timeout (lib/tokengate.ts, FUNCTIONS.authorizer.timeout). */
 const AUTHORIZER_TIMEOUT_MS = 3000;
 
 async function listen(server: Server): Promise<string> {
@@ -258,6 +260,8 @@ describe('against the embedded store', () => {
         TABLE_NAME: table.tableName,
         DYNAMODB_ENDPOINT: table.endpoint,
         AWS_REGION: 'local',
+        // Unbundled, the entry reads its route table at run time (a bundle has it compiled in: lib/bundling.ts).
+        TOKENGATE_ROUTES: JSON.stringify(authorizerRoutes(routes)),
         POWERTOOLS_METRICS_DISABLED: 'false',
         POWERTOOLS_METRICS_NAMESPACE: 'tokengate',
         // What Lambda sets for an on-demand instance; Powertools counts a cold start only then.
@@ -430,6 +434,7 @@ describe('against a scripted endpoint', () => {
         TABLE_NAME: 't',
         DYNAMODB_ENDPOINT: endpoint,
         AWS_REGION: 'local',
+        TOKENGATE_ROUTES: JSON.stringify(authorizerRoutes(routes)),
         POWERTOOLS_METRICS_DISABLED: 'true',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
       },

@@ -10,16 +10,16 @@ import { AuthService } from '../../lambdas/core/sessions.js';
 import { LoginThrottle } from '../../lambdas/core/throttle.js';
 import { UserAdmin } from '../../lambdas/core/users.js';
 import { LocalKeySigner, generateP256Pem } from '../../lambdas/adapters/local-signer.js';
-import { DynamoOrdersStore } from '../../lambdas/adapters/dynamo/orders-store.js';
 import { DynamoSessionStore } from '../../lambdas/adapters/dynamo/session-store.js';
 import { DynamoThrottleStore } from '../../lambdas/adapters/dynamo/throttle-store.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { createJwksHandler } from '../../lambdas/jwks/app.js';
 import { createLoginHandler } from '../../lambdas/login/app.js';
-import { createOrdersHandler } from '../../lambdas/orders/app.js';
+import { createOrdersHandler } from '../../examples/shop/orders/app.js';
 import { createObservability } from '../../lambdas/observability.js';
 import { hashRefreshToken } from '../../lambdas/core/refresh-token.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
+import { startShopTables, type ShopTables } from '../helpers/shop.js';
 
 const ev = (name: string): APIGatewayProxyEvent =>
   JSON.parse(readFileSync(new URL(`../events/${name}.json`, import.meta.url), 'utf8')) as APIGatewayProxyEvent;
@@ -27,10 +27,12 @@ const clock = new ManualClock(Date.now());
 const signer = LocalKeySigner.fromPem(generateP256Pem());
 const obs = createObservability('test', { publishMetrics: false });
 let table: TestTable;
+let shop: ShopTables;
 let auth: AuthService;
 
 beforeAll(async () => {
   table = await startTestTable();
+  shop = await startShopTables();
   const users = new DynamoUserStore(table);
   const hasher = new PasswordHasher({ ln: 14, r: 8, p: 1 });
   await new UserAdmin(users, hasher, clock).add('alice', 'alice-password-1', ['orders:read', 'orders:write']);
@@ -44,7 +46,10 @@ beforeAll(async () => {
     config: { refreshTokenTtlSeconds: 3600, reuseGraceSeconds: 0 },
   });
 });
-afterAll(async () => table.close());
+afterAll(async () => {
+  await shop.close();
+  await table.close();
+});
 
 test('login event → 200 with tokens; only the refresh token hash is stored', async () => {
   const handler = createLoginHandler({ auth, obs });
@@ -88,7 +93,7 @@ test('jwks event → public keys only', async () => {
 });
 
 test('orders events read the caller from requestContext.authorizer', async () => {
-  const handler = createOrdersHandler({ orders: new DynamoOrdersStore(table), clock, obs });
+  const handler = createOrdersHandler({ orders: shop.orders, clock });
   const list = await handler(ev('orders-list'));
   assert.equal(list.statusCode, 200);
   assert.equal((JSON.parse(list.body) as { sub: string }).sub, 'alice');

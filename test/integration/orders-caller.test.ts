@@ -14,25 +14,24 @@ import { ManualClock } from '../../lambdas/core/clock.js';
 import { PolicyBuilder } from '../../lambdas/core/policy.js';
 import type { RevocationCheck } from '../../lambdas/core/revocation.js';
 import { createAuthorizer } from '../../lambdas/authorizer/authorizer.js';
-import { DynamoOrdersStore } from '../../lambdas/adapters/dynamo/orders-store.js';
-import { callerFrom, CALLER_LEEWAY_SECONDS } from '../../lambdas/http/caller.js';
-import { createOrdersHandler } from '../../lambdas/orders/app.js';
-import { createObservability } from '../../lambdas/observability.js';
+import { callerFrom, CALLER_LEEWAY_SECONDS } from '../../service/index.js';
+import { createOrdersHandler } from '../../examples/shop/orders/app.js';
 import { goodClaims, jwksOf, newTestKey, signEs256 } from '../helpers/jwt.js';
-import { startTestTable, type TestTable } from '../helpers/dynamo.js';
+import { startShopTables, type ShopTables } from '../helpers/shop.js';
 
 const listEvent = JSON.parse(readFileSync(new URL('../events/orders-list.json', import.meta.url), 'utf8')) as APIGatewayProxyEvent;
 const METHOD_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders';
 const key = newTestKey();
 const clock = new ManualClock(Date.now());
 const nowS = () => Math.floor(clock.now() / 1000);
-const obs = createObservability('test', { publishMetrics: false });
-let table: TestTable;
+let shop: ShopTables;
+/** callerFrom's clock option at a fixed instant. */
+const at = (ms: number) => ({ clock: { now: () => ms } });
 
 beforeAll(async () => {
-  table = await startTestTable();
+  shop = await startShopTables();
 });
-afterAll(async () => table.close());
+afterAll(async () => shop.close());
 
 /** The authorizer as deployed, but every session live: this is about exp, not revocation. */
 const authorizer = createAuthorizer({
@@ -54,20 +53,20 @@ const contextWith = (authorizer: Record<string, unknown> | null) => ({ requestCo
 test('callerFrom: exp is typed, and exp + leeway <= now is no caller', () => {
   const exp = nowS() + 60;
   const base = { principalId: 'alice', sub: 'alice', scope: 'orders:read', sid: 's', jti: 'j' };
-  const caller = callerFrom(contextWith({ ...base, exp: String(exp) }), clock.now());
+  const caller = callerFrom(contextWith({ ...base, exp: String(exp) }), { clock });
   assert.equal(caller?.exp, exp);
   assert.equal(caller?.sub, 'alice');
   assert.ok(caller?.can('orders:read') && !caller.can('orders:write'));
-  assert.equal(callerFrom(contextWith({ ...base, exp }), clock.now())?.exp, exp, 'a number (direct invocation) too');
+  assert.equal(callerFrom(contextWith({ ...base, exp }), { clock })?.exp, exp, 'a number (direct invocation) too');
   // The edge, by the injected clock: alive until one millisecond before exp + leeway.
-  assert.ok(callerFrom(contextWith({ ...base, exp: String(exp) }), (exp + CALLER_LEEWAY_SECONDS) * 1000 - 1));
-  assert.equal(callerFrom(contextWith({ ...base, exp: String(exp) }), (exp + CALLER_LEEWAY_SECONDS) * 1000), undefined);
-  assert.equal(callerFrom(contextWith({ ...base, exp: String(exp) }), (exp + 300) * 1000), undefined);
+  assert.ok(callerFrom(contextWith({ ...base, exp: String(exp) }), at((exp + CALLER_LEEWAY_SECONDS) * 1000 - 1)));
+  assert.equal(callerFrom(contextWith({ ...base, exp: String(exp) }), at((exp + CALLER_LEEWAY_SECONDS) * 1000)), undefined);
+  assert.equal(callerFrom(contextWith({ ...base, exp: String(exp) }), at((exp + 300) * 1000)), undefined);
   // No exp, or one that is not a number: no caller (fail closed).
   for (const bad of [undefined, '', ' ', 'soon', 'NaN', 'Infinity', null, {}]) {
-    assert.equal(callerFrom(contextWith({ ...base, exp: bad }), clock.now()), undefined, JSON.stringify(bad));
+    assert.equal(callerFrom(contextWith({ ...base, exp: bad }), { clock }), undefined, JSON.stringify(bad));
   }
-  assert.equal(callerFrom(contextWith(null), clock.now()), undefined);
+  assert.equal(callerFrom(contextWith(null), { clock }), undefined);
 });
 
 test('the authorizer context carries the token\'s exp, per token even when the policy document is shared', async () => {
@@ -79,7 +78,7 @@ test('the authorizer context carries the token\'s exp, per token even when the p
 });
 
 test('the orders service answers 200 for a live caller and 401 once the token has expired (a cached Allow)', async () => {
-  const handler = createOrdersHandler({ orders: new DynamoOrdersStore(table), clock, obs });
+  const handler = createOrdersHandler({ orders: shop.orders, clock });
   const exp = nowS() + 900;
   const event = await eventFor(signEs256(key, { alg: 'ES256', typ: 'at+jwt', kid: key.jwk.kid }, goodClaims(nowS(), { exp })));
   const ok = await handler(event);

@@ -9,10 +9,12 @@ import { type AuthorizerHandler, composeAuthorizer } from '../../../lambdas/auth
 import { type Env, storeConfig } from '../../../lambdas/core/config.js';
 import type { SessionStatusSource } from '../../../lambdas/core/ports.js';
 import type { RevocationCheck } from '../../../lambdas/core/revocation.js';
+import { allRoutes } from '../../../lib/routes.js';
+import shop from '../../../examples/shop/app.js';
 
 /** The authorizer as handler.ts composes it, over `source`, but without Powertools (counters into nothing). */
 export function composeBenchAuthorizer(env: Env, source: SessionStatusSource): { handler: AuthorizerHandler; revocation: RevocationCheck } {
-  return composeAuthorizer(env, { source, count: () => {} });
+  return composeAuthorizer(env, { routes: allRoutes(shop), source, count: () => {} });
 }
 
 /** The session-status source exactly as sessionStatusFromEnv builds it, with its client at hand (to close it). */

@@ -16,6 +16,8 @@ import { openSync, closeSync, writeSync } from 'node:fs';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import { JwtVerifier } from 'aws-jwt-verify';
 import type { Jwk } from 'aws-jwt-verify/jwk';
+import { authorizerRoutes } from '../../../lib/bundling.js';
+import { routes } from '../../../lib/routes.js';
 import { AccessTokenVerifier } from '../../../lambdas/core/access-token.js';
 import { systemClock } from '../../../lambdas/core/clock.js';
 import { composeBenchAuthorizer, sessionSourceFor } from '../lib/authorizer.js';
@@ -117,6 +119,8 @@ export async function benchVerify(world: World, opts: { quick: boolean; log: (s:
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
     POWERTOOLS_METRICS_NAMESPACE: 'tokengate-bench',
+    // Unbundled (tsx), the entry reads its route table at run time; a bundle has it compiled in (lib/bundling.ts).
+    TOKENGATE_ROUTES: JSON.stringify(authorizerRoutes(routes)),
   };
   // The entry publishes its metrics (one EMF line through Powertools) at the end of every invocation. They
   // must not land in the table, but their cost must stay in the figures: each is written, synchronously as
