@@ -13,7 +13,7 @@ export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   // test/bench is run by `npm run bench`, not by the test suite.
-  testMatch: ['<rootDir>/test/{unit,integration,infra}/**/*.test.ts'],
+  testMatch: ['<rootDir>/test/{unit,integration,infra,package}/**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   // Sources import './x.js' for './x.ts' (NodeNext); jest resolves the path without the suffix.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

@@ -18,6 +18,25 @@ import { LAMBDA_BUNDLE } from '../bundling.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
 
+/**
+ * A function's handler module: `lambdas/<dir>/handler.ts` in this repository; in the installed package (this
+ * file is then dist/lib/constructs/tokengate-function.js) the compiled `dist/lambdas/<dir>/handler.js`.
+ */
+export function handlerEntry(handlerDir: string): string {
+  const source = `${LAMBDAS_DIR}${handlerDir}/handler.ts`;
+  const compiled = `${LAMBDAS_DIR}${handlerDir}/handler.js`;
+  return !existsSync(source) && existsSync(compiled) ? compiled : source;
+}
+
+/**
+ * The root NodejsFunction bundles from (the entries must be under it) and the lock file it asks for (which only
+ * picks the package manager that runs esbuild: npm). In this repository: the repository and its package-lock.json.
+ * In the installed package (this file in dist/lib/constructs/): the package's own folder, whose package.json stands
+ * in for the lock file npm never ships.
+ */
+const PACKAGE_ROOT = existsSync(`${REPO_ROOT}package.json`) ? REPO_ROOT : fileURLToPath(new URL('../../../', import.meta.url));
+const DEPS_LOCK_FILE = existsSync(`${PACKAGE_ROOT}package-lock.json`) ? `${PACKAGE_ROOT}package-lock.json` : `${PACKAGE_ROOT}package.json`;
+
 /** The newest Node.js runtime Lambda offers (cdk-nag AwsSolutions-L1 asks for the latest). */
 export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -115,14 +134,14 @@ export class TokengateFunction extends Construct {
       },
     } satisfies Partial<lambda.FunctionProps>;
 
-    const entry = `${LAMBDAS_DIR}${props.handlerDir}/handler.ts`;
+    const entry = handlerEntry(props.handlerDir);
     if (existsSync(entry) || Stack.of(this).bundlingRequired) {
       this.fn = new NodejsFunction(this, 'Function', {
         ...common,
         entry,
         handler: 'handler',
-        projectRoot: REPO_ROOT,
-        depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+        projectRoot: PACKAGE_ROOT,
+        depsLockFilePath: DEPS_LOCK_FILE,
         bundling: {
           forceDockerBundling: false,
           // The same settings the bundle tests and the benchmark use (lib/bundling.ts).

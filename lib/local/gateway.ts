@@ -26,6 +26,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { systemClock, type Clock } from '../../lambdas/core/clock.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 import { BEARER_VALIDATION_REGEX } from '../bearer-format.js';
+import { buildOpenApi } from '../openapi.js';
 import type { FunctionName, Route } from '../routes.js';
 import { AccessLog, accessLine } from './access-log.js';
 import { GatewayErrors, sendGatewayError, type GatewayError } from './gateway-responses.js';
@@ -92,6 +93,13 @@ export interface LocalGatewayOptions {
    * carry request data; route it to a developer console, not to a shared log.
    */
   onFunctionError?: (error: unknown, functionName: string) => void;
+  /**
+   * `GET /openapi.json` (public, no authorizer), as the deployed API serves it: by default the OpenAPI 3.1 document
+   * lib/openapi.ts builds from `routes`; or a document of your own (a title, the services' descriptions); or
+   * `false` for none (the path then answers as any undeclared one: 403 Missing Authentication Token).
+   * Serialized once, here. @default true
+   */
+  openapi?: object | boolean;
 }
 
 export interface LocalGateway {
@@ -118,6 +126,8 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** API Gateway's REST API quota on the combined size of the request headers. */
 export const DEFAULT_MAX_HEADER_BYTES = 10_240;
 export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** Where the `openapi` document is served. */
+export const OPENAPI_PATH = '/openapi.json';
 
 interface ServerLimits {
   readonly headersTimeoutMs: number;
@@ -199,6 +209,8 @@ class LocalRestGateway implements LocalGateway {
   private readonly maxBodyBytes: number;
   private readonly accessLog: AccessLog | undefined;
   private readonly limits: ServerLimits;
+  /** The OpenAPI document's bytes, when one is served. */
+  private readonly openapi: Buffer | undefined;
   private server: Server | undefined;
   /** Counts for the current listener (a fresh object per `listen`, so a previous one's late closes don't count). */
   private connectionCounts = { open: 0, dropped: 0 };
@@ -209,6 +221,8 @@ class LocalRestGateway implements LocalGateway {
     const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (!Number.isFinite(maxBody) || maxBody < 0) throw new ConfigError('maxBodyBytes must be 0 or more');
     this.limits = serverLimits(opts);
+    const openapi = opts.openapi ?? true;
+    this.openapi = openapi === false ? undefined : Buffer.from(JSON.stringify(openapi === true ? buildOpenApi({ routes: opts.routes }) : openapi));
     for (const route of opts.routes) {
       if (typeof opts.handlers[route.handler] !== 'function') {
         throw new ConfigError(`no handler for function "${route.handler}" (${route.method} ${route.path})`);
@@ -273,6 +287,7 @@ class LocalRestGateway implements LocalGateway {
     // An answer given while a body is unread closes the connection: the body is neither buffered nor drained.
     const fail = (error: GatewayError): number => sendGatewayError(res, error, requestId, plan !== 'none');
     if (target === undefined) return fail(GatewayErrors.badRequest);
+    if (this.openapi && method === 'GET' && target.path === OPENAPI_PATH) return this.sendOpenApi(res, requestId, plan !== 'none');
     const match = this.router.match(method, target.path);
     if (match === null) return fail(GatewayErrors.missingAuthenticationToken);
     if (match === BAD_PATH_ENCODING) return fail(GatewayErrors.badRequest);
@@ -299,6 +314,16 @@ class LocalRestGateway implements LocalGateway {
     }
 
     return this.integrate(req, res, requestId, method, target, match, body, caller, receivedAt);
+  }
+
+  /** 200 with the OpenAPI document; a GET with a body gets its answer and the connection closes (as for refusals). */
+  private sendOpenApi(res: ServerResponse, requestId: string, closeConnection: boolean): number {
+    const body = this.openapi!;
+    const headers = ['Content-Type', 'application/json', 'Content-Length', String(body.length), 'x-amzn-RequestId', requestId];
+    if (closeConnection) headers.push('Connection', 'close');
+    res.writeHead(200, headers);
+    res.end(body);
+    return 200;
   }
 
   private async integrate(
