@@ -130,6 +130,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     SIGNING_KEY_FILE: keyFile,
     JWKS_JSON: JSON.stringify(await signer.publicJwks()),
     TOKEN_AUDIENCE: optionalString(input, 'TOKEN_AUDIENCE') ?? LOCAL_AUDIENCE,
+    // No Lambda timeout to fit inside locally, and the embedded store shares Node's thread pool with scrypt: under a
+    // burst of logins its calls queue longer than DynamoDB's ever would. A 2 s deadline (the cloud default) would
+    // turn that queueing into 503s; 10 s still fails closed on a store that is really gone.
+    STORE_DEADLINE_MS: optionalString(input, 'STORE_DEADLINE_MS') ?? '10000',
   };
 
   let closeGateway: (() => Promise<void>) | undefined;

@@ -10,7 +10,9 @@ export interface TestTable extends DynamoTarget {
 
 export async function startTestTable(tableName = 'tokengate-test'): Promise<TestTable> {
   const server = await startEmbeddedDynamo();
-  const client = createDynamoClient({ region: 'local', endpoint: server.endpoint });
+  // A generous deadline: these tests check what the stores do, not how long the embedded store takes on a busy
+  // machine (test/integration/dynamo-client.test.ts tests the deadline itself).
+  const client = createDynamoClient({ region: 'local', endpoint: server.endpoint, deadlineMs: 15_000 });
   await ensureTable(client, tableName);
   return {
     client,
