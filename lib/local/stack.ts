@@ -26,6 +26,7 @@ import { createObservability, instrument } from '../../lambdas/observability.js'
 import { authServiceFromEnv, hasherFromEnv, tableFromEnv, verifierFromEnv } from '../../lambdas/wiring.js';
 import { createLocalGateway } from './gateway.js';
 import { startEmbeddedDynamo } from './dynamo-server.js';
+import { prepareDataDir } from './data-dir.js';
 
 export const LOCAL_TABLE = 'tokengate-local';
 export const LOCAL_AUDIENCE = 'tokengate-api';
@@ -56,6 +57,8 @@ export interface LocalStackOptions {
   port?: number;
   /** Keep the store in memory instead of LOCAL_DATA_DIR (tests). */
   inMemory?: boolean;
+  /** A store that is already running (the watch loop keeps one across reloads): used instead of starting one. */
+  dynamoEndpoint?: string;
   /** One clock for tokens, sessions, throttling, revocation cache and the gateway's authorizer cache. */
   clock?: Clock;
   seedDemoUsers?: boolean;
@@ -89,12 +92,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const input = opts.env ?? process.env;
   const clock = opts.clock ?? systemClock;
   const port = opts.port ?? intSetting(input, 'PORT', 3000, 0, 65535);
-  const dataDir = resolve(optionalString(input, 'LOCAL_DATA_DIR') ?? '.local');
-  mkdirSync(dataDir, { recursive: true });
+  const dataDir = prepareDataDir(optionalString(input, 'LOCAL_DATA_DIR') ?? '.local');
   const keyFile = optionalString(input, 'SIGNING_KEY_FILE') ?? ensureKeyFile(join(dataDir, 'signing-key.pem'));
   const signer = LocalKeySigner.fromFile(keyFile);
 
-  const dynamo = await startEmbeddedDynamo(opts.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
+  const dynamo = opts.dynamoEndpoint
+    ? { endpoint: opts.dynamoEndpoint, close: async () => {} }
+    : await startEmbeddedDynamo(opts.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
   const cacheTtl = intSetting(input, 'AUTHORIZER_CACHE_TTL_SECONDS', 300, 0, 3600);
 
   // The issuer names where the keys are served; it is fixed once we know the port.
