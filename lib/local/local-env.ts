@@ -126,7 +126,8 @@ export function describeError(err: unknown): string {
     seen.add(e);
     const x = e as NodeJS.ErrnoException & { address?: string; port?: number; errors?: unknown[]; $metadata?: { httpStatusCode?: number } };
     let text = typeof x.message === 'string' && x.message !== '' ? x.message : String(x.name ?? e);
-    if (x.code && !text.includes(x.code)) text += ` [${x.code}]`;
+    // System error codes (ECONNREFUSED, ENOTFOUND, EACCES…) say why; our own error codes repeat the message.
+    if (typeof x.code === 'string' && /^E[A-Z0-9_]+$/.test(x.code) && !text.includes(x.code)) text += ` [${x.code}]`;
     if (x.address && !text.includes(x.address)) text += ` (${x.address}${x.port ? `:${x.port}` : ''})`;
     if (x.$metadata?.httpStatusCode) text += ` (HTTP ${x.$metadata.httpStatusCode})`;
     if (parts.length === 0 || !parts[parts.length - 1]!.includes(text)) parts.push(text);
