@@ -119,6 +119,13 @@ function invokeLikeSam(fn: TemplateFunction, event: unknown): Promise<{ ok: bool
 
 const routesOf = (fn: TemplateFunction): Route[] => fn.routes.map((r) => ({ method: r.method as Route['method'], path: r.path, permission: null, handler: 'x' }));
 
+test("docs/DEPLOY.md's function count is the synthesized template's", () => {
+  const deploy = readFileSync(join(root, 'docs/DEPLOY.md'), 'utf8');
+  const words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'];
+  const said = /^- (\w+) Lambda functions/m.exec(deploy)?.[1];
+  expect(`${said} Lambda functions`).toBe(`${words[functions.length]} Lambda functions`);
+});
+
 test('the env file has an entry for every function, and only variables its (local) template declares', () => {
   expect(functions.length).toBeGreaterThanOrEqual(6);
   expect(Object.keys(samEnv).sort()).toEqual(functions.map((f) => f.logicalId).sort());
