@@ -106,10 +106,18 @@ async function main(): Promise<number> {
   const network = dockerHost ? '' : ' --docker-network host';
   console.log(`wrote ${shown(localTemplate)} and ${shown(out)} (store ${endpoint}, issuer ${settings.issuer})\n`);
   for (const fn of readTemplateFunctions(template, templateFile)) {
+    const first = fn.routes[0];
+    const extra = !first
+      ? ''
+      : first.path === '/auth/login'
+        ? ` --body '{"username":"alice","password":"alice-password-1"}'`
+        : first.path.startsWith('/auth/') || first.path.startsWith('/.well-known/')
+          ? ''
+          : ' --user alice';
     const what = fn.authorizer
       ? 'the TOKEN authorizer; event: npm run -s event -- authorizer --user alice > event.json'
-      : fn.routes.length > 0
-        ? `${fn.routes.map((r) => `${r.method} ${r.path}`).join(', ')}; event: npm run -s event -- proxy --method ${fn.routes[0]!.method} --path ${fn.routes[0]!.path.replace(/\{[^}]+\}/g, '42')}${fn.routes.every((r) => r.path.startsWith('/auth') || r.path.startsWith('/.well-known')) ? '' : ' --user alice'} > event.json`
+      : first
+        ? `${fn.routes.map((r) => `${r.method} ${r.path}`).join(', ')}; event: npm run -s event -- proxy --method ${first.method} --path ${first.path.replace(/\{[^}]+\}/g, '42')}${extra} > event.json`
         : 'not behind the API (deploy-time)';
     console.log(`# ${fn.logicalId}: ${what}`);
     console.log(`sam local invoke -t ${shown(localTemplate)} ${fn.logicalId} -e event.json --env-vars ${shown(out)}${network}\n`);
