@@ -8,11 +8,15 @@
  */
 import { relative } from 'node:path';
 import { DEMO_USERS, startLocalStack } from '../lib/local/stack.js';
+import { accessLogSetting } from '../lambdas/core/config.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// `npm start -- --watch` (= `npm run dev`): handlers reload on change; the store, the key and the port stay.
+if (process.argv.includes('--watch')) await (await import('../lib/local/watch.js')).runWatchLoop();
 
 const started = Date.now();
-const quiet = process.env.ACCESS_LOG === 'off';
+let quiet = false;
+try { quiet = !accessLogSetting(process.env); } catch (e) { console.error('Failed to start:', (e as Error).message); process.exit(1); }
 // Errors by class and message (plus their cause's), never the request: it may carry tokens or passwords.
 const describe = (err: unknown): string => {
   const e = err as Error | undefined;
@@ -25,6 +29,7 @@ const stack = await startLocalStack({
 }).catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE') console.error(`Port ${process.env.PORT ?? 3000} is in use: set PORT to another one.`);
+  else if (e?.name === 'DataDirInUseError') console.error(e.message);
   else if (/LOCK|lock/.test(String(e?.message))) console.error('Another `npm start` uses this LOCAL_DATA_DIR: stop it or set LOCAL_DATA_DIR.');
   else console.error('Failed to start:', e?.message ?? err, e?.cause ? `(${(e.cause as Error)?.message ?? String(e.cause)})` : '');
   process.exit(1);

@@ -52,6 +52,29 @@ export function isReplayableBody(body: RequestInit['body']): boolean {
   return false;
 }
 
+/**
+ * Whether a request body is a JSON document sent as a string (`JSON.stringify({...})`). `fetch` labels every
+ * string body `text/plain;charset=UTF-8`, which a JSON API refuses (tokengate's services answer 400), so the
+ * client labels these `application/json` when the caller set no Content-Type.
+ */
+export function isJsonText(body: RequestInit['body']): body is string {
+  if (typeof body !== 'string') return false;
+  const first = body.trimStart()[0];
+  if (first !== '{' && first !== '[') return false;
+  try {
+    JSON.parse(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Request headers with `Content-Type: application/json` added for a JSON string body, if none is set. */
+export function withJsonContentType(headers: Headers, body: RequestInit['body']): Headers {
+  if (!headers.has('Content-Type') && isJsonText(body)) headers.set('Content-Type', 'application/json');
+  return headers;
+}
+
 /** Reads a JSON body, or `undefined` when it is empty or not JSON. */
 export async function readJson(res: Response): Promise<unknown> {
   try {

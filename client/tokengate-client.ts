@@ -28,6 +28,7 @@ import {
   parseRetryAfter,
   parseTokenResponse,
   readJson,
+  withJsonContentType,
 } from './http.js';
 import { isStoredTokens, MemoryTokenStorage, type StoredTokens, type TokenStorage } from './token-storage.js';
 
@@ -366,7 +367,7 @@ export class TokengateClient {
   }
 
   private send(url: string, init: RequestInit, accessToken: string): Promise<Response> {
-    const headers = new Headers(init.headers);
+    const headers = withJsonContentType(new Headers(init.headers), init.body);
     headers.set('Authorization', `Bearer ${accessToken}`);
     return this.fetchFn(url, { ...init, headers });
   }

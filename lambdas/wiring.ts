@@ -48,7 +48,9 @@ export async function signerFromEnv(env: Env): Promise<Signer> {
   const kind = requireString(env, 'SIGNER');
   const published = optionalString(env, 'JWKS_JSON') ? jwksSetting(env).keys : [];
   if (kind === 'local') {
-    return LocalKeySigner.fromFile(requireString(env, 'SIGNING_KEY_FILE'), published);
+    // The key itself where no file can be shared (a `sam local invoke` container, lib/local/sam-env.ts), else the file.
+    const pem = optionalString(env, 'SIGNING_KEY_PEM');
+    return pem ? LocalKeySigner.fromPem(pem, published) : LocalKeySigner.fromFile(requireString(env, 'SIGNING_KEY_FILE'), published);
   }
   if (kind === 'kms') {
     const { signerFromKmsEnv } = await import('./adapters/kms-wiring.js');

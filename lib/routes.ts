@@ -147,18 +147,4 @@ export function defineApp<H extends string>(app: AppDeclaration<H>): AppDeclarat
 export const allRoutes = (app: Pick<AppDeclaration, 'routes'>): readonly Route[] => [...AUTH_ROUTES, ...app.routes];
 
 /** Routes that the token authorizer guards. */
-export const protectedRoutes = (table: readonly Route[] = routes): Route[] => table.filter((r) => r.permission !== null);
-
-// ---------------------------------------------------------------------------------------------------------------
-// TRANSITIONAL (removed when the sample app moves to examples/): the built-in demo table the current stack,
-// local stack and tests still read.
-/** @deprecated the demo functions; a team's services are named by its own declaration */
-export type FunctionName = TokengateFunctionName | 'orders';
-/** @deprecated the demo route table; use defineApp() and allRoutes() */
-export const routes: readonly Route<FunctionName>[] = [
-  ...AUTH_ROUTES,
-  { method: 'GET', path: '/orders', permission: 'orders:read', handler: 'orders' },
-  { method: 'POST', path: '/orders', permission: 'orders:write', handler: 'orders' },
-  { method: 'GET', path: '/orders/{id}', permission: 'orders:read', handler: 'orders' },
-  { method: 'DELETE', path: '/orders/{id}', permission: 'orders:admin', handler: 'orders' },
-];
+export const protectedRoutes = (table: readonly Route[]): Route[] => table.filter((r) => r.permission !== null);

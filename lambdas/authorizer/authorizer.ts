@@ -6,13 +6,14 @@
  * - valid token → a policy: Allow for every route the token's permissions grant (so the cached answer is
  *   right for every route), or an explicit Deny (→ 403) when it grants none; the context carries the caller
  *   (`sub`, `scope`, `sid`, `jti`) and the token's `exp` (epoch seconds, as a string);
+ * - a `methodArn` that is not an execute-api method ARN (a hand-made event) → Unauthorized as well;
  * - the session store cannot answer → any other error → 500, never cached, never let through (fail closed).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import type { AccessTokenVerifier } from '../core/access-token.js';
 import type { Clock } from '../core/clock.js';
 import { InvalidTokenError } from '../core/errors.js';
-import type { PolicyBuilder } from '../core/policy.js';
+import { InvalidMethodArnError, type PolicyBuilder } from '../core/policy.js';
 import type { RevocationCheck } from '../core/revocation.js';
 
 export interface AuthorizerDeps {
@@ -60,7 +61,9 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       count(result.policyDocument.Statement[0]?.Effect === 'Allow' ? 'AuthorizerAllow' : 'AuthorizerDeny');
       return result;
     } catch (err) {
-      if (err instanceof InvalidTokenError) {
+      // A methodArn that is no execute-api ARN comes from a hand-made invocation, never from API Gateway: no
+      // policy can name its API, so it is refused like a bad token instead of failing as an error (a 500).
+      if (err instanceof InvalidTokenError || err instanceof InvalidMethodArnError) {
         count('AuthorizerUnauthorized');
         throw unauthorized();
       }

@@ -3,7 +3,10 @@
  * at init, never a silent default for something security-relevant (no `process.env.X || ""`).
  *
  * Environment variables (the CDK stack sets them; `npm start` sets them for local mode):
- * - TOKEN_ISSUER, TOKEN_AUDIENCE                   required by everything that issues or verifies tokens
+ * - TOKEN_ISSUER, TOKEN_AUDIENCE                   required by everything that issues or verifies tokens; the
+ *                                                  issuer is an absolute http(s) URL
+ * - ACCESS_LOG (on)                                local gateway's access log: on or off
+ * - any whole-number setting: a negative value is refused with "must be ≥ <minimum>"
  * - JWKS_JSON                                      the public key set verifiers trust (active key first)
  * - ACCESS_TOKEN_TTL_SECONDS (900), REFRESH_TOKEN_TTL_SECONDS (2592000)
  * - REFRESH_REUSE_GRACE_SECONDS (0 = off)          a retried refresh within this window is not "reuse"
@@ -37,8 +40,11 @@ export function optionalString(env: Env, name: string): string | undefined {
 export function intSetting(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
-  const n = Number(raw);
+  const text = raw.trim();
+  // A negative number is a number: say what is wrong with it, not that it isn't one.
+  if (/^-\d+$/.test(text)) throw new ConfigError(`${name} must be ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` (at most ${max})` : ''}, got ${text}`);
+  if (!/^\d+$/.test(text)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(text);
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
 }
@@ -50,9 +56,36 @@ export interface TokenConfig {
   clockLeewaySeconds: number;
 }
 
+/**
+ * TOKEN_ISSUER: the `iss` of every token, an absolute http(s) URL (RFC 9068 §2.2 names the issuer by its URL;
+ * the deployed default is `https://…`, local mode's `http://127.0.0.1:<port>`). Anything else would be signed
+ * into tokens that no standard verifier accepts, so it is refused at init.
+ */
+export function issuerSetting(env: Env, name = 'TOKEN_ISSUER'): string {
+  const issuer = requireString(env, name);
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.host === '' || issuer.trim() !== issuer) {
+    throw new ConfigError(`${name} must be an absolute http(s) URL such as https://auth.example.com, got "${issuer}"`);
+  }
+  return issuer;
+}
+
+/** ACCESS_LOG (local gateway): `on` (the default when unset) or `off`, any case; anything else is refused. */
+export function accessLogSetting(env: Env, name = 'ACCESS_LOG'): boolean {
+  const raw = optionalString(env, name)?.trim().toLowerCase();
+  if (raw === undefined || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(`${name} must be "on" or "off", got "${env[name]}"`);
+}
+
 export function tokenConfig(env: Env): TokenConfig {
   return {
-    issuer: requireString(env, 'TOKEN_ISSUER'),
+    issuer: issuerSetting(env),
     audience: requireString(env, 'TOKEN_AUDIENCE'),
     accessTokenTtlSeconds: intSetting(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 1, 86_400),
     clockLeewaySeconds: intSetting(env, 'CLOCK_LEEWAY_SECONDS', 5, 0, 300),

@@ -25,11 +25,22 @@ export interface AuthorizerPolicy {
   context: Record<string, string | number | boolean>;
 }
 
+/**
+ * The event's `methodArn` is not an execute-api method ARN (only a hand-made invocation sends one): there is no
+ * API to write a policy for. The authorizer answers it as it answers a bad token, `Unauthorized`.
+ */
+export class InvalidMethodArnError extends Error {
+  override readonly name = 'InvalidMethodArnError';
+}
+
 /** `arn:aws:execute-api:region:account:apiId/stage/` from a method ARN, or undefined if it isn't one. */
-export function apiArnPrefix(methodArn: string): string | undefined {
-  if (!methodArn.startsWith('arn:')) return undefined;
+export function apiArnPrefix(methodArn: unknown): string | undefined {
+  if (typeof methodArn !== 'string' || !methodArn.startsWith('arn:')) return undefined;
   const first = methodArn.indexOf('/');
   if (first < 0) return undefined;
+  // arn:partition:execute-api:region:account:apiId before the first '/'.
+  const parts = methodArn.slice(0, first).split(':');
+  if (parts.length !== 6 || parts[2] !== 'execute-api' || parts[5] === '') return undefined;
   const second = methodArn.indexOf('/', first + 1);
   if (second < 0) return undefined;
   return methodArn.slice(0, second + 1);
@@ -77,9 +88,9 @@ export class PolicyBuilder {
   ): AuthorizerPolicy {
     // apiArnPrefix ends at the ARN's second '/': any ARN starting with the last prefix has that same prefix.
     let prefix: string | undefined = this.lastPrefix;
-    if (prefix === '' || !methodArn.startsWith(prefix)) {
+    if (prefix === '' || typeof methodArn !== 'string' || !methodArn.startsWith(prefix)) {
       prefix = apiArnPrefix(methodArn);
-      if (prefix === undefined) throw new Error('methodArn is not an execute-api ARN');
+      if (prefix === undefined) throw new InvalidMethodArnError('methodArn is not an execute-api method ARN');
       this.lastPrefix = prefix;
     }
     const key = typeof scope === 'string' ? scope : scope.join(' ');

@@ -22,7 +22,8 @@ export function json(
     statusCode,
     headers: { ...NO_STORE, ...headers },
     ...(cookies.length > 0 ? { multiValueHeaders: { 'Set-Cookie': cookies } } : {}),
-    body: JSON.stringify(body),
+    // A trailing newline, as curl users expect: the next prompt starts on a line of its own.
+    body: `${JSON.stringify(body)}\n`,
   };
 }
 

@@ -27,7 +27,7 @@ import { systemClock, type Clock } from '../../lambdas/core/clock.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 import { BEARER_VALIDATION_REGEX } from '../bearer-format.js';
 import { buildOpenApi } from '../openapi.js';
-import type { FunctionName, Route } from '../routes.js';
+import type { Route } from '../routes.js';
 import { AccessLog, accessLine } from './access-log.js';
 import { GatewayErrors, sendGatewayError, type GatewayError } from './gateway-responses.js';
 import { createLambdaContext, invokeWithTimeout, INVOCATION_TIMEOUT } from './lambda-context.js';

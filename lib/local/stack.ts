@@ -4,6 +4,7 @@
  * file the CDK app reads; `TOKENGATE_APP`, default examples/shop/app.ts) with their own tables, routed after
  * tokengate's own routes. `npm start` (bin/local.ts) and the end-to-end tests use this.
  */
+import { authorizerRoutes } from '../bundling.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult, Context } from 'aws-lambda';
@@ -27,6 +28,7 @@ import { authServiceFromEnv, hasherFromEnv, tableFromEnv, verifierFromEnv } from
 import { DEFAULT_APP_FILE, loadAppDeclaration, startAppServices, type AppServices, type ServiceHandler } from './app-services.js';
 import { createLocalGateway } from './gateway.js';
 import { startEmbeddedDynamo } from './dynamo-server.js';
+import { prepareDataDir } from './data-dir.js';
 
 export const LOCAL_TABLE = 'tokengate-local';
 export const LOCAL_AUDIENCE = 'tokengate-api';
@@ -59,6 +61,8 @@ export interface LocalStackOptions {
   port?: number;
   /** Keep the store in memory instead of LOCAL_DATA_DIR (tests). */
   inMemory?: boolean;
+  /** A store that is already running (the watch loop keeps one across reloads): used instead of starting one. */
+  dynamoEndpoint?: string;
   /** One clock for tokens, sessions, throttling, revocation cache and the gateway's authorizer cache. */
   clock?: Clock;
   seedDemoUsers?: boolean;
@@ -107,8 +111,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const input = opts.env ?? process.env;
   const clock = opts.clock ?? systemClock;
   const port = opts.port ?? intSetting(input, 'PORT', 3000, 0, 65535);
-  const dataDir = resolve(optionalString(input, 'LOCAL_DATA_DIR') ?? '.local');
-  mkdirSync(dataDir, { recursive: true });
+  const dataDir = prepareDataDir(optionalString(input, 'LOCAL_DATA_DIR') ?? '.local');
   const keyFile = optionalString(input, 'SIGNING_KEY_FILE') ?? ensureKeyFile(join(dataDir, 'signing-key.pem'));
   const signer = LocalKeySigner.fromFile(keyFile);
 
@@ -117,7 +120,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const routes: readonly Route[] = loaded ? allRoutes(loaded.app) : AUTH_ROUTES;
   const serviceNames = loaded ? Object.keys(loaded.app.services) : [];
 
-  const dynamo = await startEmbeddedDynamo(opts.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
+  const dynamo = opts.dynamoEndpoint
+    ? { endpoint: opts.dynamoEndpoint, close: async () => {} }
+    : await startEmbeddedDynamo(opts.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
   const cacheTtl = intSetting(input, 'AUTHORIZER_CACHE_TTL_SECONDS', 300, 0, 3600);
 
   // The issuer names where the keys are served; it is fixed once we know the port.
@@ -134,6 +139,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // burst of logins its calls queue longer than DynamoDB's ever would. A 2 s deadline (the cloud default) would
     // turn that queueing into 503s; 10 s still fails closed on a store that is really gone.
     STORE_DEADLINE_MS: optionalString(input, 'STORE_DEADLINE_MS') ?? '10000',
+    // What the deployed authorizer has compiled into its bundle (lib/bundling.ts): its source entry
+    // (lambdas/authorizer/handler.ts) reads the same JSON from here when a tool runs it unbundled.
+    TOKENGATE_ROUTES: JSON.stringify(authorizerRoutes(routes)),
   };
 
   let closeGateway: (() => Promise<void>) | undefined;

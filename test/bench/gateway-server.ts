@@ -9,7 +9,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { routes } from '../../lib/routes.js';
+import { routes } from '../helpers/demo-routes.js';
 import { createLocalGateway } from '../../lib/local/gateway.js';
 import { startEmbeddedDynamo } from '../../lib/local/dynamo-server.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/access-token.js';

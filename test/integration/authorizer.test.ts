@@ -6,7 +6,7 @@ import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { routes } from '../../lib/routes.js';
+import { routes } from '../helpers/demo-routes.js';
 import { AccessTokenVerifier } from '../../lambdas/core/access-token.js';
 import { ManualClock } from '../../lambdas/core/clock.js';
 import { PolicyBuilder } from '../../lambdas/core/policy.js';
@@ -118,11 +118,20 @@ test('store down: fails closed with an error that is not Unauthorized, and cache
   dead.destroy();
 });
 
-test('a methodArn that is not an execute-api ARN is an authorizer error (500), not a 401', async () => {
+test('a methodArn that is not an execute-api ARN is refused as Unauthorized (never an error, a 500 at the gateway)', async () => {
+  // Issue 11: only a hand-made event carries such a methodArn; a valid token with it gets no policy and no error.
   await addSession('s-arn');
   const { handler } = build();
-  await assert.rejects(
-    handler({ ...event, methodArn: 'garbage', authorizationToken: `Bearer ${tokenFor('s-arn')}` }),
-    (err: unknown) => err instanceof Error && err.message !== 'Unauthorized',
-  );
+  for (const methodArn of ['garbage', 'GET /orders', 'arn:aws:s3:::bucket/key/x', 'arn:aws:execute-api:us-east-1:123456789012:abc', '', undefined]) {
+    await assert.rejects(
+      handler({ ...event, methodArn: methodArn as string, authorizationToken: `Bearer ${tokenFor('s-arn')}` }),
+      (err: unknown) => err instanceof Error && err.message === 'Unauthorized',
+      String(methodArn),
+    );
+  }
+  // A methodArn of another stage, region and account is an ARN: Allow, for that API's routes.
+  const other = await handler({ ...event, methodArn: 'arn:aws:execute-api:eu-west-1:210987654321:zyxw987654/beta/GET/orders', authorizationToken: `Bearer ${tokenFor('s-arn')}` });
+  assert.equal(other.policyDocument.Statement[0]?.Effect, 'Allow');
+  const resources = (other.policyDocument.Statement[0] as { Resource: string[] }).Resource;
+  assert.ok(resources.length > 0 && resources.every((r) => r.startsWith('arn:aws:execute-api:eu-west-1:210987654321:zyxw987654/beta/')), resources.join());
 });

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { authorizerRoutesDefine, LAMBDA_BUNDLE } from '../../lib/bundling.js';
-import { routes } from '../../lib/routes.js';
+import { routes } from '../helpers/demo-routes.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { ManualClock } from '../../lambdas/core/clock.js';

@@ -20,7 +20,7 @@ import { createDynamoClient, guarded, isConditionFailed, type DynamoCaller, type
 import { DynamoSessionStatusSource, sessionStatusFromEnv } from '../../lambdas/adapters/dynamo/session-status.js';
 import { createLambdaContext } from '../../lib/local/lambda-context.js';
 import { authorizerRoutes } from '../../lib/bundling.js';
-import { routes } from '../../lib/routes.js';
+import { routes } from '../helpers/demo-routes.js';
 import { goodClaims, jwksOf, newTestKey, signEs256 } from '../helpers/jwt.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 

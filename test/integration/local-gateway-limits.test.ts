@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { ManualClock } from '../../lambdas/core/clock.js';
-import { routes, type FunctionName } from '../../lib/routes.js';
+import { routes, type FunctionName } from '../helpers/demo-routes.js';
 import { createLocalGateway, type LocalGateway, type LocalGatewayOptions, type ProxyHandler } from '../../lib/local/gateway.js';
 import { testContext, type TestContext } from '../helpers/test-context.js';
 

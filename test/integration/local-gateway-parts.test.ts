@@ -4,7 +4,7 @@
  */
 import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { routes } from '../../lib/routes.js';
+import { routes } from '../helpers/demo-routes.js';
 import { AuthorizerCache } from '../../lib/local/authorizer-cache.js';
 import { AuthorizerOutputError, isUnauthorizedSignal, parseAuthorizerResult } from '../../lib/local/authorizer-result.js';
 import { evaluatePolicy } from '../../lib/local/policy-eval.js';

@@ -15,7 +15,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { ManualClock } from '../../lambdas/core/clock.js';
-import { routes, type FunctionName } from '../../lib/routes.js';
+import { routes, type FunctionName } from '../helpers/demo-routes.js';
 import {
   createLocalGateway,
   type LocalGateway,

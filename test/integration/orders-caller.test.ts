@@ -8,7 +8,7 @@ import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { routes } from '../../lib/routes.js';
+import { routes } from '../helpers/demo-routes.js';
 import { AccessTokenVerifier } from '../../lambdas/core/access-token.js';
 import { ManualClock } from '../../lambdas/core/clock.js';
 import { PolicyBuilder } from '../../lambdas/core/policy.js';

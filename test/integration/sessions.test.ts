@@ -20,7 +20,7 @@ import { RevocationCheck } from '../../lambdas/core/revocation.js';
 import { verifierFromEnv } from '../../lambdas/wiring.js';
 import { createLocalGateway } from '../../lib/local/gateway.js';
 import { LOCAL_TABLE } from '../../lib/local/stack.js';
-import { routes } from '../../lib/routes.js';
+import { routes } from '../helpers/demo-routes.js';
 import {
   bearer,
   DEMO,

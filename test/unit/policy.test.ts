@@ -1,6 +1,6 @@
 import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { routes } from '../../lib/routes.js';
+import { routes } from '../helpers/demo-routes.js';
 import { compilePolicy, evaluatePolicy } from '../../lib/local/policy-eval.js';
 import { grants, normalizePermissions } from '../../lambdas/core/permissions.js';
 import { apiArnPrefix, PolicyBuilder, routeResource } from '../../lambdas/core/policy.js';

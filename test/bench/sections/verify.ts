@@ -17,7 +17,9 @@ import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, Contex
 import { JwtVerifier } from 'aws-jwt-verify';
 import type { Jwk } from 'aws-jwt-verify/jwk';
 import { authorizerRoutes } from '../../../lib/bundling.js';
-import { routes } from '../../../lib/routes.js';
+import { allRoutes } from '../../../lib/routes.js';
+import shop from '../../../examples/shop/app.js';
+const routes = allRoutes(shop);
 import { AccessTokenVerifier } from '../../../lambdas/core/access-token.js';
 import { systemClock } from '../../../lambdas/core/clock.js';
 import { composeBenchAuthorizer, sessionSourceFor } from '../lib/authorizer.js';
