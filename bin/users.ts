@@ -179,8 +179,17 @@ async function main(): Promise<number> {
   }
   // Checked before the store is opened: a refused permission set touches nothing (main's caller prints the error).
   const permissions = command === 'add' || command === 'set-permissions' ? permissionsFor(username!, values.permissions ?? rest.join(' ')) : [];
-  if (permissions.length > 0) {
-    const { file, app } = await loadApp(values.app);
+  // The app whose routes the permissions are checked against: --app, TOKENGATE_APP, else this repository's sample.
+  // An installed package has no sample: without an app to check against, say so and store the permissions.
+  const declared = permissions.length > 0
+    ? await loadApp(values.app).catch((err: unknown) => {
+      if (values.app !== undefined || process.env.TOKENGATE_APP !== undefined) throw err;
+      console.error('note: no app declaration to check the permissions against (give --app <file> or TOKENGATE_APP)');
+      return undefined;
+    })
+    : undefined;
+  if (declared) {
+    const { file, app } = declared;
     const used = allRoutes(app).flatMap((r) => (r.permission === null ? [] : [r.permission]));
     const unknown = permissions.filter((p) => !used.some((required) => grants([p], required)));
     if (unknown.length > 0) {

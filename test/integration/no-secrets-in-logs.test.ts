@@ -234,7 +234,8 @@ test('every Lambda entry, against the live store and against a dead one', async 
   const json = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const logs = json.filter((j) => !('_aws' in j));
   const emf = json.filter((j) => '_aws' in j);
-  assert.ok(logs.length >= 5, `log lines: ${logs.length}`);
+  // At least the four error lines asserted exactly below (one per failing entry against the dead store).
+  assert.ok(logs.length >= 4, `log lines: ${logs.length}`);
   for (const l of logs) {
     assert.equal(typeof l.function_request_id, 'string', `Lambda context in: ${JSON.stringify(l)}`);
     assert.match(String(l.function_name), /^tokengate-/);
