@@ -1,5 +1,5 @@
 /**
- * The HTTP contract of `npm start` (../shared/API.md), end to end: local gateway → real handlers →
+ * The HTTP contract of `npm start` (the README's contract section), end to end: local gateway → real handlers →
  * embedded store, with real tokens. Also the gateway's 401/403/500 mapping and authorizer cache TTL as a
  * client sees them, with an injected clock.
  */
