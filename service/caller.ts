@@ -116,7 +116,7 @@ export function forbidden(permission: string): APIGatewayProxyResult {
   return {
     statusCode: 403,
     headers: { ...JSON_HEADERS, 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${permission}"` },
-    body: JSON.stringify(insufficientScopeBody(permission)),
+    body: `${JSON.stringify(insufficientScopeBody(permission))}\n`,
   };
 }
 

@@ -56,7 +56,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
     return;
   }
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers });
-  res.end(JSON.stringify(body));
+  res.end(`${JSON.stringify(body)}\n`);
 }
 
 export function authenticate(opts: AuthenticateOptions): Middleware {
