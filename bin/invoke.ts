@@ -76,25 +76,16 @@ const shown = (p: string): string => {
 async function moduleUrl(fn: ResolvedFunction, bundle: boolean, define: Record<string, string> = {}): Promise<string> {
   if (!bundle) return pathToFileURL(fn.entry).href;
   const { build } = await import('esbuild');
-  const { LAMBDA_BUNDLE } = await import('../lib/bundling.js');
+  const { LAMBDA_BUNDLE, LAMBDA_ESBUILD_OPTIONS } = await import('../lib/bundling.js');
   const dir = join(REPO_ROOT, 'node_modules', '.cache', 'tokengate-invoke');
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, `${fn.name}-${createHash('sha256').update(fn.entry).digest('hex').slice(0, 8)}.mjs`);
   await build({
     entryPoints: [fn.entry],
-    bundle: true,
+    ...LAMBDA_ESBUILD_OPTIONS,
     outfile,
-    format: LAMBDA_BUNDLE.format,
-    platform: LAMBDA_BUNDLE.platform,
-    target: LAMBDA_BUNDLE.target,
-    mainFields: [...LAMBDA_BUNDLE.mainFields],
-    banner: { js: LAMBDA_BUNDLE.banner },
-    minify: LAMBDA_BUNDLE.minify,
-    keepNames: LAMBDA_BUNDLE.keepNames,
     sourcemap: LAMBDA_BUNDLE.sourcemap,
-    external: [...LAMBDA_BUNDLE.external],
     define,
-    logLevel: 'error',
   });
   return `${pathToFileURL(outfile).href}?t=${Date.now()}`;
 }

@@ -2,6 +2,8 @@
  * How a Lambda is bundled: one source of truth for the CDK stack (NodejsFunction), the bundle tests and the
  * benchmark. Plain data, no CDK import.
  */
+import type { BuildOptions } from 'esbuild';
+
 export const LAMBDA_BUNDLE = {
   format: 'esm',
   platform: 'node',
@@ -58,3 +60,20 @@ export function authorizerRoutes(routes: readonly { method: string; path: string
 export function authorizerRoutesDefine(routes: readonly { method: string; path: string; permission: string | null }[]): Record<string, string> {
   return { [AUTHORIZER_ROUTES_DEFINE]: JSON.stringify(JSON.stringify(authorizerRoutes(routes))) };
 }
+
+/**
+ * LAMBDA_BUNDLE as esbuild's own build options, for everything that bundles a function outside CDK (the bundle
+ * tests, `npm run invoke -- --bundle`, the benchmark): spread it, then add the entry and the output.
+ */
+export const LAMBDA_ESBUILD_OPTIONS: Readonly<BuildOptions> = {
+  bundle: true,
+  format: LAMBDA_BUNDLE.format,
+  platform: LAMBDA_BUNDLE.platform,
+  target: LAMBDA_BUNDLE.target,
+  mainFields: [...LAMBDA_BUNDLE.mainFields],
+  banner: { js: LAMBDA_BUNDLE.banner },
+  minify: LAMBDA_BUNDLE.minify,
+  keepNames: LAMBDA_BUNDLE.keepNames,
+  external: [...LAMBDA_BUNDLE.external],
+  logLevel: 'error',
+};

@@ -17,7 +17,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { build } from 'esbuild';
 import { Tokengate, type Route } from '../../lib/index.js';
-import { LAMBDA_BUNDLE } from '../../lib/bundling.js';
+import { LAMBDA_ESBUILD_OPTIONS } from '../../lib/bundling.js';
 import { DynamoSessionStore } from '../../lambdas/adapters/dynamo/session-store.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
@@ -126,17 +126,8 @@ describe('an authorizer bundle without the route table', () => {
     const outfile = join(scratch, 'authorizer.mjs');
     await build({
       entryPoints: [join(root, 'lambdas', 'authorizer', 'handler.ts')],
-      bundle: true,
+      ...LAMBDA_ESBUILD_OPTIONS,
       outfile,
-      format: LAMBDA_BUNDLE.format,
-      platform: LAMBDA_BUNDLE.platform,
-      target: LAMBDA_BUNDLE.target,
-      mainFields: [...LAMBDA_BUNDLE.mainFields],
-      banner: { js: LAMBDA_BUNDLE.banner },
-      minify: LAMBDA_BUNDLE.minify,
-      keepNames: LAMBDA_BUNDLE.keepNames,
-      external: [...LAMBDA_BUNDLE.external],
-      logLevel: 'error',
     });
     delete process.env.TOKENGATE_ROUTES;
     await assert.rejects(import(pathToFileURL(outfile).href), (err: unknown) => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, it } from '@jest/globals';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { LAMBDA_BUNDLE } from '../../lib/bundling.js';
+import { LAMBDA_BUNDLE, LAMBDA_ESBUILD_OPTIONS } from '../../lib/bundling.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Inside the repository, like test/integration/bundles.test.ts, so that external imports would resolve.
@@ -20,17 +20,9 @@ async function bundleJwks(name: string, keepNames: boolean): Promise<string> {
   const outfile = join(outdir, `${name}.mjs`);
   await build({
     entryPoints: [join(root, 'lambdas', 'jwks', 'handler.ts')],
-    bundle: true,
+    ...LAMBDA_ESBUILD_OPTIONS,
     outfile,
-    format: LAMBDA_BUNDLE.format,
-    platform: LAMBDA_BUNDLE.platform,
-    target: LAMBDA_BUNDLE.target,
-    mainFields: [...LAMBDA_BUNDLE.mainFields],
-    banner: { js: LAMBDA_BUNDLE.banner },
-    minify: LAMBDA_BUNDLE.minify,
     keepNames,
-    external: [...LAMBDA_BUNDLE.external],
-    logLevel: 'error',
   });
   return outfile;
 }

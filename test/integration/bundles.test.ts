@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { authorizerRoutesDefine, LAMBDA_BUNDLE } from '../../lib/bundling.js';
+import { authorizerRoutesDefine, LAMBDA_ESBUILD_OPTIONS } from '../../lib/bundling.js';
 import { routes } from '../helpers/demo-routes.js';
 import { ensureKeyFile, LocalKeySigner } from '../../lambdas/adapters/local-signer.js';
 import { DynamoUserStore } from '../../lambdas/adapters/dynamo/user-store.js';
@@ -43,20 +43,11 @@ beforeAll(async () => {
     entryPoints: Object.fromEntries(
       FUNCTIONS.map((f) => [f, f === 'orders' ? join(root, 'examples', 'shop', 'orders', 'handler.ts') : join(root, 'lambdas', f, 'handler.ts')]),
     ),
-    bundle: true,
+    ...LAMBDA_ESBUILD_OPTIONS,
     outdir,
     outExtension: { '.js': '.mjs' },
-    format: LAMBDA_BUNDLE.format,
-    platform: LAMBDA_BUNDLE.platform,
-    target: LAMBDA_BUNDLE.target,
-    mainFields: [...LAMBDA_BUNDLE.mainFields],
-    banner: { js: LAMBDA_BUNDLE.banner },
-    minify: LAMBDA_BUNDLE.minify,
-    keepNames: LAMBDA_BUNDLE.keepNames,
-    external: [...LAMBDA_BUNDLE.external],
     // The authorizer's route table is compiled in, as the construct bundles it (lib/bundling.ts).
     define: authorizerRoutesDefine(routes),
-    logLevel: 'error',
   });
 
   table = await startTestTable('tokengate-bundles');
