@@ -13,6 +13,7 @@
  * Each stack imports the handler modules afresh (a query string on the module URL), so a module that reads
  * its environment at load time, as Lambda handlers do, sees this stack's values.
  */
+import { ensureTable } from '../../lambdas/adapters/dynamo/table.js';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -51,36 +52,9 @@ export async function loadAppDeclaration(file: string): Promise<LoadedApp> {
 /** `<service>.<ENV_NAME>`: the local name of a declared table. */
 export const localTableName = (service: string, envName: string): string => `${service}.${envName}`;
 
-const named = (err: unknown, name: string): boolean => (err as { name?: string })?.name === name;
-
-/** Creates the table unless it exists; 'created' when this call made it (then the service's seed runs). */
-export async function ensureServiceTable(client: DynamoCaller, tableName: string, t: TableDeclaration): Promise<'created' | 'existed'> {
-  try {
-    await client.call('DescribeTable', { TableName: tableName });
-    return 'existed';
-  } catch (err) {
-    if (!named(err, 'ResourceNotFoundException')) throw err;
-  }
-  const keys = [{ name: t.partitionKey, type: 'HASH' }, ...(t.sortKey ? [{ name: t.sortKey, type: 'RANGE' }] : [])];
-  try {
-    await client.call('CreateTable', {
-      TableName: tableName,
-      AttributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: 'S' })),
-      KeySchema: keys.map((k) => ({ AttributeName: k.name, KeyType: k.type })),
-      BillingMode: 'PAY_PER_REQUEST',
-    });
-  } catch (err) {
-    if (named(err, 'ResourceInUseException')) return 'existed';
-    throw err;
-  }
-  // The embedded store creates tables asynchronously; wait until ACTIVE.
-  for (let i = 0; i < 200; i++) {
-    const d = await client.call<{ Table?: { TableStatus?: string } }>('DescribeTable', { TableName: tableName });
-    if (d.Table?.TableStatus === 'ACTIVE') return 'created';
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`table ${tableName} did not become ACTIVE`);
-}
+/** Creates a declared table unless it exists; 'created' when this call made it (then the service's seed runs). */
+export const ensureServiceTable = (client: DynamoCaller, tableName: string, t: TableDeclaration): Promise<'created' | 'existed'> =>
+  ensureTable(client, tableName, t);
 
 export interface AppServicesOptions {
   loaded: LoadedApp;
