@@ -77,3 +77,14 @@ export const LAMBDA_ESBUILD_OPTIONS: Readonly<BuildOptions> = {
   external: [...LAMBDA_BUNDLE.external],
   logLevel: 'error',
 };
+
+/**
+ * The expression the JWKS function's entry reads the API's OpenAPI document from (GET /openapi.json on a deployed
+ * API): compiled in by esbuild's define like the authorizer's route table, so its size costs no environment.
+ */
+export const OPENAPI_DEFINE = 'process.env.TOKENGATE_OPENAPI';
+
+/** esbuild `define` entries that compile `document` into the JWKS function's bundle. */
+export function openApiDefine(document: object): Record<string, string> {
+  return { [OPENAPI_DEFINE]: JSON.stringify(JSON.stringify(document)) };
+}

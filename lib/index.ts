@@ -23,6 +23,7 @@ export type { AuthorizerRoute } from './bundling.js';
 export {
   AUTH_ROUTES,
   HTTP_METHODS,
+  OPENAPI_ROUTE,
   RouteDeclarationError,
   allRoutes,
   defineApp,

@@ -90,6 +90,12 @@ export const AUTH_ROUTES: readonly Route<TokengateFunctionName>[] = [
   { method: 'GET', path: '/.well-known/jwks.json', permission: null, handler: 'jwks', summary: 'The public signing keys (JWKS)' },
 ];
 
+/**
+ * The API's OpenAPI document: `npm start`'s gateway serves it itself; a deployed API serves it from the JWKS function,
+ * which has the document compiled into its bundle (lib/bundling.ts).
+ */
+export const OPENAPI_ROUTE: Route<'jwks'> = { method: 'GET', path: '/openapi.json', permission: null, handler: 'jwks', summary: 'The OpenAPI 3.1 document of every route' };
+
 /** Paths tokengate serves itself; a team's route may not use them. */
 const RESERVED = [/^\/auth(\/|$)/, /^\/\.well-known(\/|$)/, /^\/openapi\.json$/];
 const PATH = /^\/(?:[A-Za-z0-9._~-]+|\{[A-Za-z0-9_]+\})(?:\/(?:[A-Za-z0-9._~-]+|\{[A-Za-z0-9_]+\}))*$/;

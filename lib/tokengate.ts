@@ -12,14 +12,15 @@ import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, type IConstruct } from 'constructs';
-import { authorizerRoutes, authorizerRoutesDefine, type AuthorizerRoute } from './bundling.js';
+import { authorizerRoutes, authorizerRoutesDefine, openApiDefine, type AuthorizerRoute } from './bundling.js';
+import { buildOpenApi } from './openapi.js';
 import { ENV, FUNCTION_ENV, CORS_AWARE, pickEnv, type ApiFunctionName, type EnvName } from './constructs/function-env.js';
 import { PARTITION_KEY, SessionTable, SORT_KEY } from './constructs/session-table.js';
 import { resolveSettings, type TokengateSettings, type TokengateSettingsInput } from './constructs/settings.js';
 import { SigningKeys } from './constructs/signing-keys.js';
 import { TokengateApi } from './constructs/tokengate-api.js';
 import { TokengateFunction, type TableAction, type TableGrantOptions } from './constructs/tokengate-function.js';
-import { AUTH_ROUTES, defineApp, type Route, type TokengateFunctionName } from './routes.js';
+import { AUTH_ROUTES, defineApp, OPENAPI_ROUTE, type Route, type TokengateFunctionName } from './routes.js';
 import { wildcardMatch } from './local/wildcard.js';
 import { REFRESH_PREFIX, SESSION_PREFIX, THROTTLE_PREFIX, USER_PREFIX } from '../lambdas/adapters/dynamo/keys.js';
 import { grants } from '../lambdas/core/permissions.js';
@@ -181,7 +182,7 @@ export class Tokengate<H extends string = string> extends Construct {
   readonly authorizer: apigw.TokenAuthorizer;
   /** Every method tokengate added, keyed `"<METHOD> <path>"` (tokengate's routes and yours). */
   readonly methods: ReadonlyMap<string, apigw.Method>;
-  /** Every route the API serves through tokengate: AUTH_ROUTES, then yours. */
+  /** Every route the API serves through tokengate: AUTH_ROUTES, GET /openapi.json (served by the JWKS function), then yours. */
   readonly routes: readonly Route[];
   /** The table compiled into the authorizer: method, path and permission of every protected route. */
   readonly authorizerRoutes: readonly AuthorizerRoute[];
@@ -221,7 +222,7 @@ export class Tokengate<H extends string = string> extends Construct {
       services: protectedMethods.length > 0 ? { own: { entry: '(your own methods)' } } : {},
       routes: protectedMethods.map((m) => ({ ...m, handler: 'own' })),
     });
-    this.routes = [...AUTH_ROUTES, ...props.routes];
+    this.routes = [...AUTH_ROUTES, OPENAPI_ROUTE, ...props.routes];
     const guarded = new Set(this.routes.map((r) => `${r.method} ${r.path}`));
     for (const m of protectedMethods) {
       if (guarded.has(`${m.method} ${m.path}`)) throw new Error(`${this.node.path}: protectedMethods ${m.method} ${m.path} is also a route`);
@@ -273,6 +274,8 @@ export class Tokengate<H extends string = string> extends Construct {
         tracing: s.tracing,
         // The route table is compiled into the authorizer's code, not put in its environment (4 KB in total).
         ...(name === 'authorizer' ? { define: authorizerRoutesDefine(this.authorizerRoutes) } : {}),
+        // GET /openapi.json: the document of every route, compiled into the JWKS function (it serves static JSON).
+        ...(name === 'jwks' ? { define: openApiDefine(buildOpenApi({ routes: props.routes }, { title: 'tokengate API' })) } : {}),
       });
       for (const grant of spec.table) fn.grantTable(this.table, grant.actions, grant);
       if (spec.sign) this.signingKeys.grantSign(fn.role);

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Stack, type CfnElement, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
@@ -41,6 +41,7 @@ let table: TestTable;
 let authorize: Authorize;
 let environment: Record<string, unknown>;
 let assetFile: string;
+let jwksAssetFile: string;
 const key = newTestKey();
 
 beforeAll(async () => {
@@ -58,6 +59,10 @@ beforeAll(async () => {
   const hash = /^([0-9a-f]{64})\.zip$/.exec(props?.Code?.S3Key ?? '')?.[1];
   assert.ok(hash, JSON.stringify(props?.Code));
   assetFile = join(outdir, `asset.${hash}`, 'index.mjs');
+  const jwksCfn = tokengate.functions.jwks.fn.node.defaultChild as CfnResource;
+  const jwksHash = /^([0-9a-f]{64})\.zip$/.exec(json.Resources[stack.getLogicalId(jwksCfn as CfnElement)]?.Properties?.Code?.S3Key ?? '')?.[1];
+  assert.ok(jwksHash);
+  jwksAssetFile = join(outdir, `asset.${jwksHash}`, 'index.mjs');
 
   table = await startTestTable('tokengate-authorizer-bundle');
   const now = Date.now();
@@ -117,6 +122,21 @@ describe('the authorizer as aws-cdk-lib bundles it', () => {
 
   it('refuses a bad token with Unauthorized (401)', async () => {
     await assert.rejects(authorize({ type: 'TOKEN', authorizationToken: 'Bearer a.b.c', methodArn: `${PREFIX}GET/widgets/42` }), /^Error: Unauthorized$/);
+  });
+});
+
+describe('the JWKS function as aws-cdk-lib bundles it', () => {
+  type Proxy = (event: { resource: string; headers: Record<string, string> }) => Promise<{ statusCode: number; body: string }>;
+  it("serves GET /openapi.json: the OpenAPI document of the team's routes, compiled into its code", async () => {
+    const handler = ((await import(pathToFileURL(jwksAssetFile).href)) as { handler: Proxy }).handler;
+    const doc = await handler({ resource: '/openapi.json', headers: {} });
+    expect(doc.statusCode).toBe(200);
+    const parsed = JSON.parse(doc.body) as { openapi: string; paths: Record<string, unknown> };
+    expect(parsed.openapi).toMatch(/^3\.1\./);
+    expect(Object.keys(parsed.paths).sort()).toEqual(['/.well-known/jwks.json', '/auth/login', '/auth/logout', '/auth/refresh', '/openapi.json', '/widgets', '/widgets/{id}', '/widgets/{id}/parts']);
+    // And the keys on their own path, as before.
+    const keys = JSON.parse((await handler({ resource: '/.well-known/jwks.json', headers: {} })).body) as { keys: { kid: string }[] };
+    expect(keys.keys.map((k) => k.kid)).toEqual([key.jwk.kid]);
   });
 });
 

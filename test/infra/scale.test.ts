@@ -132,7 +132,7 @@ describe('200 routes', () => {
     assert.equal(new Set(ROUTES.map((r) => r.path)).size, 75);
     assert.equal(big.tokengate.authorizerRoutes.length, 200);
     const methods = ofType(big.json, 'AWS::ApiGateway::Method');
-    assert.equal(methods.length, 200 + 4 + 75 + 4); // the team's, tokengate's, and a preflight per path
+    assert.equal(methods.length, 200 + 5 + 75 + 5); // the team's, tokengate's (with GET /openapi.json), and a preflight per path
   });
 
   it("keeps every function's environment under Lambda's 4 KB, the authorizer's the same as with four routes", async () => {

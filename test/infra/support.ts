@@ -10,7 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
-import { AUTH_ROUTES, Tokengate, type Route, type TokengateProps } from '../../lib/index.js';
+import { AUTH_ROUTES, OPENAPI_ROUTE, Tokengate, type Route, type TokengateProps } from '../../lib/index.js';
 
 export const ISSUER = 'https://auth.test.example';
 export const AUDIENCE = 'test-api';
@@ -51,7 +51,7 @@ export const TEAM_ROUTES: readonly Route<'orders'>[] = [
   { method: 'GET', path: '/health', permission: null, handler: 'orders' },
 ];
 /** Every route the test API serves: tokengate's, then the team's. */
-export const ROUTES: readonly Route[] = [...AUTH_ROUTES, ...TEAM_ROUTES];
+export const ROUTES: readonly Route[] = [...AUTH_ROUTES, OPENAPI_ROUTE, ...TEAM_ROUTES];
 
 /** A team's function as a team would write it (inline code here): its own role, which may write its own logs. */
 export function teamFunction(scope: Construct, id: string): lambda.Function {
