@@ -11,7 +11,6 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import type { AccessTokenVerifier } from '../core/access-token.js';
-import type { Clock } from '../core/clock.js';
 import { InvalidTokenError } from '../core/errors.js';
 import { InvalidMethodArnError, type PolicyBuilder } from '../core/policy.js';
 import type { RevocationCheck } from '../core/revocation.js';
@@ -20,11 +19,8 @@ export interface AuthorizerDeps {
   verifier: AccessTokenVerifier;
   revocation: RevocationCheck;
   policy: PolicyBuilder;
-  clock: Clock;
   /** Counters (allow/deny/error); must be cheap, it runs on every request. */
   count?: (metric: 'AuthorizerAllow' | 'AuthorizerDeny' | 'AuthorizerUnauthorized' | 'AuthorizerError') => void;
-  /** Called once per invocation after the answer is decided (e.g. periodic metric flush). */
-  after?: (nowMs: number) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -70,8 +66,6 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       count('AuthorizerError');
       deps.onError?.(err);
       throw new Error('authorizer failure', { cause: err });
-    } finally {
-      deps.after?.(deps.clock.now());
     }
   };
 }

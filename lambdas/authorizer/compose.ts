@@ -15,7 +15,7 @@ import { RevocationCheck } from '../core/revocation.js';
 import { instrument, logUnexpected, type Observability } from '../observability.js';
 import { type AuthorizerDeps, createAuthorizer } from './authorizer.js';
 
-export interface ComposeOptions extends Pick<AuthorizerDeps, 'count' | 'after' | 'onError'> {
+export interface ComposeOptions extends Pick<AuthorizerDeps, 'count' | 'onError'> {
   /**
    * The route table the policy is built from (public routes are skipped). The Lambda entry passes the table
    * compiled into its bundle (`routeTableFromBundle`); local mode passes the app's declaration.
@@ -39,9 +39,7 @@ export function composeAuthorizer(env: Env, opts: ComposeOptions): { handler: Au
     verifier: verifierFromEnv(env, clock),
     revocation,
     policy: new PolicyBuilder(opts.routes),
-    clock,
     ...(count ? { count } : {}),
-    ...(opts.after ? { after: opts.after } : {}),
     ...(onError ? { onError } : {}),
   });
   return { handler: opts.obs ? instrument(opts.obs, authorize) : authorize, revocation };

@@ -72,7 +72,6 @@ if (mode === 'bare') {
     verifier: new AccessTokenVerifier({ ...cfg, jwks, leewaySeconds: 5, clock: systemClock }),
     revocation,
     policy: new PolicyBuilder(routes),
-    clock: systemClock,
   });
   const fixed = async (): Promise<APIGatewayProxyResult> => ({ statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: BODY });
   const gateway = createLocalGateway({

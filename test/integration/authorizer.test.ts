@@ -35,7 +35,7 @@ const tokenFor = (sid: string, sub = 'alice', scope = 'orders:read orders:write'
 function build(ttlSeconds = 30, source = new DynamoSessionStatusSource(table)) {
   const revocation = new RevocationCheck(source, clock, { ttlMs: ttlSeconds * 1000, maxEntries: 100 });
   const verifier = new AccessTokenVerifier({ issuer: 'https://issuer.test', audience: 'tokengate-api', jwks: jwksOf(key), leewaySeconds: 5, clock });
-  return { revocation, handler: createAuthorizer({ verifier, revocation, policy: new PolicyBuilder(routes), clock }) };
+  return { revocation, handler: createAuthorizer({ verifier, revocation, policy: new PolicyBuilder(routes) }) };
 }
 
 async function addSession(sid: string, username = 'alice') {

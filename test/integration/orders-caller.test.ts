@@ -38,7 +38,6 @@ const authorizer = createAuthorizer({
   verifier: new AccessTokenVerifier({ issuer: 'https://issuer.test', audience: 'tokengate-api', jwks: jwksOf(key), leewaySeconds: 5, clock }),
   revocation: { assertLive: async () => {} } as unknown as RevocationCheck,
   policy: new PolicyBuilder(routes),
-  clock,
 });
 
 /** What API Gateway hands the service for this token: principalId plus the context, every value a string. */

@@ -393,7 +393,6 @@ describe('store outage: the authorizer fails closed', () => {
       verifier: verifierFromEnv(h.stack.env, h.clock),
       revocation,
       policy: new PolicyBuilder(routes),
-      clock: h.clock,
     });
     return {
       relay,
